@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/mail-exporter/mail_exporter/collector"
+	"github.com/mail-exporter/mail_exporter/collector/config"
+)
+
+type serveFlags struct {
+	configFile  *string
+	configCheck *bool
+	logLevel    *string
+	logFormat   *string
+	shardCount  *int
+	shardIndex  *string
+	web         *web.FlagConfig
+}
+
+func runServe(f serveFlags) int {
+	log := newLogger(os.Stderr, *f.logLevel, *f.logFormat)
+	if *f.configCheck {
+		cfg, err := config.Load(*f.configFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		for _, w := range cfg.Warnings {
+			fmt.Fprintln(os.Stderr, "warning:", w)
+		}
+		fmt.Printf("%s: valid (%d servers, %d domains, %d roundtrips)\n", *f.configFile,
+			len(cfg.Servers), len(cfg.Domains), len(cfg.Roundtrips))
+		return 0
+	}
+	shard, err := parseShard(*f.shardCount, *f.shardIndex)
+	if err != nil {
+		log.Error("bad shard flags", "err", err)
+		return 2
+	}
+
+	exp := collector.New(collector.Options{Logger: log, Shard: shard})
+	if err := exp.Reload(*f.configFile); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer exp.Stop()
+	log.Info("starting mail_exporter", "version", version.Info(), "build", version.BuildContext(),
+		"shard", fmt.Sprintf("%d/%d", shard.Index, shard.Count))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		versioncollector.NewCollector("mail_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		exp,
+	)
+
+	mux := newMux(exp, reg, func() error { return exp.Reload(*f.configFile) }, log)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- web.ListenAndServe(srv, f.web, log) }()
+
+	for {
+		select {
+		case <-hup:
+			log.Info("SIGHUP: reloading config")
+			_ = exp.Reload(*f.configFile)
+		case err := <-srvErr:
+			if !errors.Is(err, http.ErrServerClosed) {
+				log.Error("HTTP server failed", "err", err)
+				return 1
+			}
+			return 0
+		case <-ctx.Done():
+			log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			return 0
+		}
+	}
+}
+
+// newMux wires the HTTP endpoints of SPEC section 4.
+func newMux(exp *collector.Exporter, reg *prometheus.Registry, reload func() error, log *slog.Logger) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(log.Handler(), slog.LevelError),
+		MaxRequestsInFlight: 8,
+	}))
+	mux.Handle("/probe", exp.ProbeHandler())
+	mux.Handle("/", exp.StatusHandler(version.Version))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !exp.Ready() {
+			http.Error(w, "no configuration loaded", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			w.Header().Set("Allow", "POST")
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := reload(); err != nil {
+			http.Error(w, "reload failed, running config kept:\n"+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "Reloaded")
+	})
+	return mux
+}
+
+var ordinal = regexp.MustCompile(`-(\d+)$`)
+
+// parseShard accepts a number or a StatefulSet pod name ending in -N.
+func parseShard(count int, index string) (collector.Shard, error) {
+	if count < 1 {
+		return collector.Shard{}, fmt.Errorf("--shard.count must be at least 1, got %d", count)
+	}
+	i, err := strconv.Atoi(index)
+	if err != nil {
+		m := ordinal.FindStringSubmatch(index)
+		if m == nil {
+			return collector.Shard{}, fmt.Errorf("--shard.index %q is neither a number nor a name ending in -N", index)
+		}
+		i, _ = strconv.Atoi(m[1])
+	}
+	if i < 0 || i >= count {
+		return collector.Shard{}, fmt.Errorf("--shard.index %d is outside 0..%d", i, count-1)
+	}
+	return collector.Shard{Count: count, Index: i}, nil
+}

@@ -1,0 +1,130 @@
+package collector
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/probe"
+)
+
+// check is one scheduled check of any kind.
+type check interface {
+	id() string          // stable identity: "endpoint/mx1/imaps", "domain/example.com", "roundtrip/loop"
+	kind() string        // "endpoint", "domain" or "roundtrip"
+	fingerprint() string // changes when the check's settings change
+	interval() time.Duration
+	// run performs the check, stores its result and reports success.
+	run(ctx context.Context, log *slog.Logger) bool
+	// runOnce performs the check for /probe without storing it; tr, when
+	// set, receives the transcript.
+	runOnce(ctx context.Context, log *slog.Logger, tr *probe.Transcript) collectFunc
+	collect(ch chan<- prometheus.Metric)
+	status() statusRow
+}
+
+// collectFunc writes one result's metrics.
+type collectFunc func(ch chan<- prometheus.Metric)
+
+// buildChecks turns a configuration into checks.
+func (e *Exporter) buildChecks(cfg *config.Config) ([]check, error) {
+	env, err := e.newCheckEnv(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var out []check
+	descs := map[string]*probe.Descs{}
+	for _, srv := range cfg.Servers {
+		keys := sortedKeys(srv.Labels)
+		dk := strings.Join(keys, ",")
+		if descs[dk] == nil {
+			descs[dk] = probe.NewDescs(keys)
+		}
+		for _, ep := range srv.Endpoints {
+			out = append(out, newEndpointCheck(env, srv, ep, keys, descs[dk]))
+		}
+	}
+	return out, nil
+}
+
+// checkEnv is what every check of one configuration shares.
+type checkEnv struct {
+	resolver     probe.Resolver
+	resolverAddr string
+	ehlo         string
+	roots        map[string]*x509.CertPool // by CA file; "" = system roots (nil pool)
+	now          func() time.Time
+}
+
+func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
+	env := &checkEnv{
+		resolver:     probe.NewResolver(cfg.Global.Resolver),
+		resolverAddr: cfg.Global.Resolver,
+		ehlo:         cfg.Global.EHLOName,
+		roots:        map[string]*x509.CertPool{"": nil},
+		now:          e.opts.Now,
+	}
+	if env.ehlo == "" {
+		env.ehlo = e.opts.Hostname
+	}
+	files := []string{cfg.Global.CAFile}
+	for _, s := range cfg.Servers {
+		files = append(files, s.CAFile)
+	}
+	for _, f := range files {
+		if _, ok := env.roots[f]; ok {
+			continue
+		}
+		pool, err := loadRoots(f)
+		if err != nil {
+			return nil, err
+		}
+		env.roots[f] = pool
+	}
+	return env, nil
+}
+
+// loadRoots returns the system roots plus the certificates in file.
+func loadRoots(file string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificates", file)
+	}
+	return pool, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fingerprintOf hashes a check's effective settings. Secrets go into the
+// hash (a new password is a changed check) but never into anything shown.
+func fingerprintOf(parts ...any) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%v\x00", p)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}

@@ -1,0 +1,35 @@
+package dnspeers
+
+import (
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+func TestStart(t *testing.T) {
+	p := Start(t,
+		Zone{Name: "signed.test", Signed: true, Records: "@ MX 10 mx\nmx A 127.0.0.10\n"},
+		Zone{Name: "plain.test", Records: "@ MX 10 mx\nmx A 127.0.0.10\n"},
+	)
+	for _, c := range []struct {
+		name  string
+		ad    bool
+		rcode int
+	}{
+		{"signed.test", true, dns.RcodeSuccess},
+		{"nope.signed.test", true, dns.RcodeNameError},
+		{"plain.test", false, dns.RcodeSuccess},
+		{"example.com", false, dns.RcodeRefused},
+	} {
+		m := new(dns.Msg)
+		m.SetQuestion(dns.Fqdn(c.name), dns.TypeMX)
+		m.AuthenticatedData = true
+		r, err := dns.Exchange(m, p.Resolver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.AuthenticatedData != c.ad || r.Rcode != c.rcode {
+			t.Errorf("%s: AD %v rcode %s, want AD %v rcode %s", c.name, r.AuthenticatedData, dns.RcodeToString[r.Rcode], c.ad, dns.RcodeToString[c.rcode])
+		}
+	}
+}

@@ -1,0 +1,71 @@
+// Package ptr checks forward-confirmed reverse DNS of an address, the "iprev"
+// method of RFC 8601 3: the PTR names of the address (RFC 1035 3.5, RFC 3596
+// 2.5) must include one whose A or AAAA records contain the address again.
+package ptr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
+)
+
+// Findings.
+var (
+	ErrNoPTR        = errors.New("no PTR record")                            // RFC 8601 3: iprev fails
+	ErrNotConfirmed = errors.New("no PTR name resolves back to the address") // RFC 8601 3: iprev fails
+)
+
+// maxNames bounds the PTR names followed (RFC 8601 3 lets verifiers cap it).
+const maxNames = 10
+
+// Result is the outcome for one address.
+type Result struct {
+	IP       netip.Addr
+	Names    []string // PTR names, lower case, no trailing dot
+	Valid    bool     // one of them resolves back to IP
+	Problems []error
+}
+
+// Check looks up the PTR records of ip and the addresses of each name. The
+// error wraps resolver.ErrDNS when a lookup failed.
+func Check(ctx context.Context, r resolver.Resolver, ip netip.Addr) (*Result, error) {
+	res := &Result{IP: ip}
+	rev, err := dns.ReverseAddr(ip.Unmap().String())
+	if err != nil {
+		return res, fmt.Errorf("%w: %v", resolver.ErrDNS, err)
+	}
+	a, err := r.Lookup(ctx, rev, dns.TypePTR)
+	if err != nil {
+		return res, err
+	}
+	for _, p := range resolver.Of[*dns.PTR](a) {
+		res.Names = append(res.Names, strings.TrimSuffix(strings.ToLower(p.Ptr), "."))
+	}
+	if len(res.Names) == 0 {
+		res.Problems = append(res.Problems, fmt.Errorf("%w for %s", ErrNoPTR, ip))
+		return res, nil
+	}
+	for i, name := range res.Names {
+		if i == maxNames {
+			break
+		}
+		addrs, _, _, err := resolver.Addrs(ctx, r, name)
+		if err != nil {
+			return res, err
+		}
+		for _, x := range addrs {
+			if x.Unmap() == ip.Unmap() {
+				res.Valid = true
+				return res, nil
+			}
+		}
+	}
+	res.Problems = append(res.Problems, fmt.Errorf("%w: %s has PTR %s", ErrNotConfirmed, ip, strings.Join(res.Names, ", ")))
+	return res, nil
+}

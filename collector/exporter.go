@@ -1,0 +1,192 @@
+// Package collector schedules the configured checks, stores their latest
+// results and exposes them: as metrics rendered at scrape time, as on-demand
+// probes and as a status page. The checks themselves live in sub-packages
+// (probe, dnscheck, roundtrip) and know nothing of this one.
+package collector
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/scheduler"
+)
+
+// Options configure an Exporter.
+type Options struct {
+	Logger *slog.Logger
+	// Shard splits the checks between replicas: this one runs the checks
+	// whose identity hashes to Index modulo Count. Count 0 or 1 = all.
+	Shard Shard
+	// Hostname is the default EHLO name; "" = os.Hostname().
+	Hostname string
+	Now      func() time.Time
+}
+
+// Exporter owns the running configuration, the scheduler and the results.
+type Exporter struct {
+	opts  Options
+	log   *slog.Logger
+	sched *scheduler.Scheduler
+	self  *selfMetrics
+
+	reloadMu sync.Mutex // one reload at a time
+
+	mu     sync.RWMutex
+	cfg    *config.Config
+	checks map[string]check // by ID
+	list   []check          // sorted by ID, for stable output
+}
+
+// New creates an Exporter with no checks; call ApplyConfig or Reload.
+func New(opts Options) *Exporter {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Hostname == "" {
+		opts.Hostname, _ = os.Hostname()
+		if opts.Hostname == "" {
+			opts.Hostname = "localhost"
+		}
+	}
+	return &Exporter{
+		opts:   opts,
+		log:    opts.Logger,
+		self:   newSelfMetrics(),
+		checks: map[string]check{},
+	}
+}
+
+// Start begins scheduling with the given concurrency limit. It is separate
+// from New so that tests and `check` can run checks without a schedule.
+func (e *Exporter) start(concurrency int) {
+	if e.sched == nil {
+		e.sched = scheduler.New(concurrency)
+	}
+}
+
+// Stop ends every scheduled check and waits for running ones.
+func (e *Exporter) Stop() {
+	if e.sched != nil {
+		e.sched.Stop()
+	}
+}
+
+// Config returns the running configuration (nil before the first load).
+func (e *Exporter) Config() *config.Config {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.cfg
+}
+
+// Reload loads path and applies it. On error the running configuration
+// stays in place and mail_exporter_config_last_reload_successful reads 0.
+func (e *Exporter) Reload(path string, opts ...config.Option) error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	cfg, err := config.Load(path, opts...)
+	if err != nil {
+		e.self.reloadFailed()
+		e.log.Error("config reload failed; keeping the running config", "file", path, "err", err)
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		e.log.Warn(w)
+	}
+	if err := e.ApplyConfig(cfg); err != nil {
+		e.self.reloadFailed()
+		e.log.Error("config apply failed; keeping the running config", "file", path, "err", err)
+		return err
+	}
+	e.self.reloadSucceeded(e.opts.Now())
+	e.log.Info("config loaded", "file", path, "checks", e.sched.Len())
+	return nil
+}
+
+// ApplyConfig makes cfg the running configuration. Checks whose identity
+// and settings are unchanged keep their schedule and last result.
+func (e *Exporter) ApplyConfig(cfg *config.Config) error {
+	built, err := e.buildChecks(cfg)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	next := make(map[string]check, len(built))
+	for _, c := range built {
+		if old, ok := e.checks[c.id()]; ok && old.fingerprint() == c.fingerprint() {
+			c = old
+		}
+		next[c.id()] = c
+	}
+	list := make([]check, 0, len(next))
+	for _, c := range next {
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].id() < list[j].id() })
+	e.cfg, e.checks, e.list = cfg, next, list
+	e.mu.Unlock()
+
+	e.start(cfg.Global.Concurrency)
+	jobs := make([]scheduler.Job, 0, len(list))
+	for _, c := range list {
+		if !e.opts.Shard.Owns(c.id()) {
+			continue
+		}
+		c := c
+		jobs = append(jobs, scheduler.Job{
+			ID: c.id(), Fingerprint: c.fingerprint(), Kind: c.kind(), Interval: c.interval(),
+			Run: func(ctx context.Context) { e.runScheduled(ctx, c) },
+		})
+	}
+	e.sched.Update(jobs)
+	return nil
+}
+
+// runScheduled runs one check for the schedule and counts its outcome.
+func (e *Exporter) runScheduled(ctx context.Context, c check) {
+	ok := c.run(ctx, e.log)
+	e.self.count(c.kind(), ok)
+}
+
+// lookup returns a configured check by identity.
+func (e *Exporter) lookup(id string) (check, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	c, ok := e.checks[id]
+	return c, ok
+}
+
+// snapshot returns the current checks in ID order.
+func (e *Exporter) snapshot() []check {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.list
+}
+
+// Describe sends nothing: the label sets of endpoint series depend on the
+// configuration, so the Exporter is an unchecked collector.
+func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
+
+// Collect renders the latest stored result of every check owned by this
+// shard, and the exporter's own metrics. It never waits for a probe.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range e.snapshot() {
+		c.collect(ch)
+	}
+	e.self.Collect(ch)
+	if e.sched != nil {
+		e.sched.Collect(ch)
+	}
+}
+
+// Ready reports whether a configuration is loaded.
+func (e *Exporter) Ready() bool { return e.Config() != nil }

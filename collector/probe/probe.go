@@ -1,0 +1,160 @@
+// Package probe runs one endpoint probe (SPEC section 2): resolve, connect,
+// TLS, greeting, capabilities, STARTTLS, login and logout against an SMTP,
+// IMAP or POP3 server, timing each phase. It knows nothing of scheduling or
+// HTTP: a probe is a function from a Target to a Result.
+package probe
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mail-exporter/mail_exporter/collector/config"
+)
+
+// Target is everything one probe needs. Its whole world comes in here: no
+// globals, no flags.
+type Target struct {
+	Server     string // the `server` label, for logs
+	Host       string // DNS name or IP literal to dial
+	ServerName string // SNI and the name the certificate must cover
+	Endpoint   *config.Endpoint
+	RootCAs    *x509.CertPool // nil = the system roots
+	EHLOName   string
+	Resolver   Resolver
+	Logger     *slog.Logger
+	Transcript *Transcript // nil unless a debug transcript was asked for
+	Now        func() time.Time
+	// ReadLimit caps the bytes a server may send in one probe; 0 = DefaultReadLimit.
+	ReadLimit int64
+}
+
+// DefaultReadLimit bounds what a server may send during one probe. A mail
+// handshake is a few kilobytes; a hostile server streaming an endless reply
+// is cut off here instead of growing the exporter's memory.
+const DefaultReadLimit = 1 << 20
+
+// ProbeFn speaks one protocol. It records phases and facts into r and
+// returns the error that ended the probe, if any (classified by failReason).
+type ProbeFn func(ctx context.Context, s *session, r *Result) error
+
+// Probers maps a protocol to its prober.
+func prober(p config.Protocol) ProbeFn {
+	switch p {
+	case config.SMTP:
+		return probeSMTP
+	case config.IMAP:
+		return probeIMAP
+	case config.POP3:
+		return probePOP3
+	}
+	return nil
+}
+
+// Run probes t.Endpoint once, bounded by the endpoint's timeout (and ctx).
+// It never panics on server input and always returns a Result.
+func Run(ctx context.Context, t Target) *Result {
+	now := t.Now
+	if now == nil {
+		now = time.Now
+	}
+	log := t.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ep := t.Endpoint
+	if t.Transcript != nil {
+		t.Transcript.AddSecrets(secretsOf(ep)...)
+		log = slog.New(teeHandler{log.Handler(), t.Transcript})
+	}
+	log = log.With("server", t.Server, "endpoint", ep.Name, "host", t.Host, "port", ep.Port)
+
+	r := &Result{Start: now()}
+	ctx, cancel := context.WithTimeout(ctx, ep.Timeout)
+	defer cancel()
+
+	s := &session{t: t, log: log, now: now, r: r}
+	fn := prober(ep.Protocol)
+	var err error
+	if fn == nil {
+		err = protocolError("unknown protocol %q", ep.Protocol)
+	} else {
+		err = s.run(ctx, fn)
+	}
+	r.Duration = now().Sub(r.Start)
+	if err != nil {
+		r.Reason = failReason(ctx, err)
+		r.Error = maskSecrets(err.Error(), secretsOf(ep))
+		log.Debug("probe failed", "result", r.Reason, "err", r.Error, "duration", r.Duration)
+	} else {
+		r.Reason, r.Success = ReasonOK, true
+		log.Debug("probe succeeded", "duration", r.Duration)
+	}
+	return r
+}
+
+// Failure is an error that knows its result reason.
+type Failure struct {
+	Reason Reason
+	Err    error
+}
+
+// Error is the cause alone: the reason is reported separately (Result.Reason).
+func (f *Failure) Error() string { return f.Err.Error() }
+func (f *Failure) Unwrap() error { return f.Err }
+
+func fail(reason Reason, err error) error { return &Failure{Reason: reason, Err: err} }
+
+func protocolError(format string, args ...any) error {
+	return fail(ReasonProtocol, fmt.Errorf(format, args...))
+}
+
+// failReason maps the error that ended a probe to its `result` label. A
+// deadline beats everything: a server that stalls in any phase reads
+// "timeout", which is what on-call needs to see.
+func failReason(ctx context.Context, err error) Reason {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		(errors.As(err, &ne) && ne.Timeout()) || ctx.Err() != nil {
+		return ReasonTimeout
+	}
+	var f *Failure
+	if errors.As(err, &f) {
+		return f.Reason
+	}
+	return ReasonProtocol
+}
+
+// phase starts timing p; the returned func stops it. Phases are recorded
+// also when they fail, so a greeting that stalled shows how long it stalled.
+func (s *session) phase(p Phase) func() {
+	start := s.now()
+	s.log.Debug("phase start", "phase", string(p))
+	return func() { s.r.addPhase(p, s.now().Sub(start)) }
+}
+
+// secretsOf lists the strings a transcript must never show for t.
+func secretsOf(ep *config.Endpoint) []string {
+	if ep.Credential == nil || ep.Credential.Password.Reveal() == "" {
+		return nil
+	}
+	c := ep.Credential
+	// The SASL PLAIN blob too, so that its base64 form is masked wherever it
+	// might appear (RFC 4616 2: authzid NUL authcid NUL passwd).
+	return []string{c.Password.Reveal(), "\x00" + c.Username + "\x00" + c.Password.Reveal()}
+}
+
+func hasFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}

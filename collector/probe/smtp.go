@@ -1,0 +1,197 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mail-exporter/mail_exporter/collector/config"
+)
+
+// probeSMTP probes an SMTP endpoint (RFC 5321, STARTTLS RFC 3207, AUTH
+// RFC 4954). The greeting, the pre-TLS EHLO and STARTTLS are spoken by our
+// bounded reader; go-smtp takes over for EHLO, AUTH and QUIT.
+func probeSMTP(ctx context.Context, s *session, r *Result) error {
+	ep := s.t.Endpoint
+	lr := newLineReader(s.conn)
+
+	done := s.phase(PhaseGreeting)
+	code, lines, err := lr.readSMTPReply()
+	done()
+	if err != nil {
+		return greetingError(err)
+	}
+	// RFC 5321 4.2: 220 is service ready; 421/554 mean "go away".
+	if code != 220 {
+		return fail(ReasonGreeting, fmt.Errorf("greeting %d %s", code, clip(lines[0])))
+	}
+
+	if ep.TLS == config.TLSStartTLS {
+		done = s.phase(PhaseCapabilities)
+		ext, err := smtpEHLO(s, lr)
+		done()
+		if err != nil {
+			return err
+		}
+		_, offered := ext["STARTTLS"]
+		_, auth := ext["AUTH"]
+		r.StartTLSOffered, r.PlaintextAuthOffered = boolPtr(offered), boolPtr(auth)
+		if !offered {
+			return fail(ReasonStartTLSUnsupported, errors.New("STARTTLS not offered"))
+		}
+		done = s.phase(PhaseStartTLS)
+		err = smtpStartTLS(s, lr)
+		done()
+		if err != nil {
+			return err
+		}
+		if err := s.handshake(ctx); err != nil {
+			return err
+		}
+		lr = newLineReader(s.conn)
+	}
+
+	// go-smtp insists on reading a greeting first; after STARTTLS there is
+	// none (RFC 3207 4.2), and before it we read the real one ourselves, so
+	// it is shown a one-line copy of it.
+	c := smtp.NewClient(replayConn{Conn: s.conn, r: io.MultiReader(strings.NewReader("220 "+clip(lines[0])+"\r\n"), lr.br)})
+	defer c.Close()
+
+	done = s.phase(PhaseCapabilities)
+	err = c.Hello(s.t.EHLOName)
+	done()
+	if err != nil {
+		return smtpError(err, ReasonProtocol, "EHLO")
+	}
+	mechs := ""
+	if ok, v := c.Extension("AUTH"); ok {
+		mechs = v
+	}
+	r.AuthMechanisms = upperSorted(strings.Fields(mechs))
+
+	if cred := ep.Credential; cred != nil {
+		done = s.phase(PhaseAuth)
+		err = smtpAuth(c, r.AuthMechanisms, cred)
+		done()
+		r.AuthSuccess = boolPtr(err == nil)
+		if err != nil {
+			return err
+		}
+	}
+
+	done = s.phase(PhaseLogout)
+	err = c.Quit()
+	done()
+	if err != nil && !isClosed(err) {
+		return smtpError(err, ReasonProtocol, "QUIT")
+	}
+	return nil
+}
+
+// smtpEHLO sends EHLO and returns the extensions keyed by upper-case
+// keyword (RFC 5321 4.1.1.1). A server that rejects EHLO gets HELO and
+// offers no extensions.
+func smtpEHLO(s *session, lr *lineReader) (map[string]string, error) {
+	if err := writeLine(s.conn, "EHLO %s", s.t.EHLOName); err != nil {
+		return nil, err
+	}
+	code, lines, err := lr.readSMTPReply()
+	if err != nil {
+		return nil, err
+	}
+	if code == 500 || code == 502 {
+		if err := writeLine(s.conn, "HELO %s", s.t.EHLOName); err != nil {
+			return nil, err
+		}
+		if code, _, err = lr.readSMTPReply(); err != nil {
+			return nil, err
+		}
+		if code != 250 {
+			return nil, protocolError("HELO refused with %d", code)
+		}
+		return map[string]string{}, nil
+	}
+	if code != 250 {
+		return nil, protocolError("EHLO refused with %d %s", code, clip(lines[0]))
+	}
+	ext := make(map[string]string, len(lines))
+	for _, l := range lines[1:] {
+		k, v, _ := strings.Cut(l, " ")
+		ext[strings.ToUpper(k)] = v
+	}
+	return ext, nil
+}
+
+// smtpStartTLS sends STARTTLS and checks the reply. Anything the server
+// sent after the 220 would be read as if it came over TLS: that is the
+// command-injection flaw of RFC 3207 section 6, so it is refused.
+func smtpStartTLS(s *session, lr *lineReader) error {
+	if err := writeLine(s.conn, "STARTTLS"); err != nil {
+		return err
+	}
+	code, lines, err := lr.readSMTPReply()
+	if err != nil {
+		return err
+	}
+	if code != 220 {
+		return fail(ReasonStartTLSUnsupported, fmt.Errorf("STARTTLS refused: %d %s", code, clip(lines[0])))
+	}
+	if lr.br.Buffered() > 0 {
+		return protocolError("server sent data after its STARTTLS reply")
+	}
+	return nil
+}
+
+// smtpAuth logs in with PLAIN where offered, else LOGIN.
+func smtpAuth(c *smtp.Client, mechs []string, cred *config.Credential) error {
+	var a sasl.Client
+	switch {
+	case hasFold(mechs, "PLAIN"):
+		a = sasl.NewPlainClient("", cred.Username, cred.Password.Reveal())
+	case hasFold(mechs, "LOGIN"):
+		a = sasl.NewLoginClient(cred.Username, cred.Password.Reveal())
+	default:
+		return fail(ReasonAuth, fmt.Errorf("no supported AUTH mechanism offered (have %v)", mechs))
+	}
+	if err := c.Auth(a); err != nil {
+		return smtpError(err, ReasonAuth, "AUTH")
+	}
+	return nil
+}
+
+// smtpError classifies a go-smtp error: a server reply becomes reason with
+// the reply code; anything else (a timeout, a reset) passes through.
+func smtpError(err error, reason Reason, cmd string) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return fail(reason, fmt.Errorf("%s refused: %d %s", cmd, se.Code, clip(se.Message)))
+	}
+	if reason == ReasonAuth && !isNetErr(err) {
+		return fail(reason, fmt.Errorf("%s: %w", cmd, err))
+	}
+	return fmt.Errorf("%s: %w", cmd, err)
+}
+
+// greetingError files every failure to read a greeting under "greeting"
+// (a timeout still reads "timeout": failReason checks deadlines first).
+func greetingError(err error) error {
+	return fail(ReasonGreeting, fmt.Errorf("greeting: %w", err))
+}
+
+func upperSorted(v []string) []string {
+	out := make([]string, 0, len(v))
+	for _, s := range v {
+		s = strings.ToUpper(s)
+		if !hasFold(out, s) {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,124 @@
+package probe
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// handshake brings up TLS on the current connection. Verification is done
+// by us after the handshake, not by crypto/tls during it, so that the
+// certificate's facts are recorded even when it is expired, for another
+// name, or from an unknown CA: the metrics must say "expired", not "down".
+func (s *session) handshake(ctx context.Context) error {
+	done := s.phase(PhaseTLSHandshake)
+	cfg := &tls.Config{
+		ServerName:         s.t.ServerName,
+		InsecureSkipVerify: true, // verified below with x509.Verify, see above
+		// Old servers are reported (mail_tls_version_info), not failed.
+		MinVersion: tls.VersionTLS10,
+	}
+	tc := tls.Client(s.guard, cfg)
+	err := tc.HandshakeContext(ctx)
+	done()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fail(ReasonTLSHandshake, fmt.Errorf("TLS handshake: %w", err))
+	}
+	state := tc.ConnectionState()
+	facts := tlsFacts(state, s.t.RootCAs, s.t.ServerName, s.now())
+	s.r.TLS = facts
+	s.setConn(tc)
+	s.log.Debug("TLS up", "version", facts.Version, "cipher", facts.Cipher,
+		"verified", facts.Verified, "verify_error", string(facts.VerifyError))
+	if !facts.Verified && s.t.Endpoint.VerifyCertificate {
+		return fail(ReasonCertificate, fmt.Errorf("certificate %s: %s", facts.VerifyError, facts.VerifyDetail))
+	}
+	return nil
+}
+
+// tlsFacts extracts what the metrics need from a finished handshake and
+// verifies the presented chain against roots (nil = system roots) and name.
+func tlsFacts(state tls.ConnectionState, roots *x509.CertPool, name string, now time.Time) *TLSFacts {
+	f := &TLSFacts{
+		Version: tls.VersionName(state.Version),
+		Cipher:  tls.CipherSuiteName(state.CipherSuite),
+	}
+	certs := state.PeerCertificates
+	if len(certs) == 0 {
+		f.VerifyError, f.VerifyDetail = VerifyOther, "no certificate presented"
+		return f
+	}
+	leaf := certs[0]
+	f.NotBefore, f.NotAfter = leaf.NotBefore, leaf.NotAfter
+	f.Subject = leaf.Subject.String()
+	f.Issuer = leaf.Issuer.String()
+	f.Serial = leaf.SerialNumber.Text(16)
+	f.DNSNames = strings.Join(leaf.DNSNames, ",")
+	sum := sha256.Sum256(leaf.Raw)
+	f.Fingerprint = hex.EncodeToString(sum[:])
+
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: inter,
+		DNSName:       name,
+		CurrentTime:   now,
+	})
+	chain := certs
+	if err == nil && len(chains) > 0 {
+		f.Verified = true
+		chain = chains[0]
+	} else {
+		f.VerifyError, f.VerifyDetail = classifyVerifyError(err, leaf, now), errString(err)
+	}
+	f.ChainNotAfter = earliestNotAfter(chain)
+	return f
+}
+
+// classifyVerifyError maps x509's error to the `error` label.
+func classifyVerifyError(err error, leaf *x509.Certificate, now time.Time) VerifyError {
+	var invalid x509.CertificateInvalidError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	switch {
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		if now.Before(invalid.Cert.NotBefore) || now.Before(leaf.NotBefore) {
+			return VerifyNotYetValid
+		}
+		return VerifyExpired
+	case errors.As(err, &unknown):
+		return VerifyUnknownAuthority
+	case errors.As(err, &host):
+		return VerifyHostnameMismatch
+	}
+	return VerifyOther
+}
+
+func earliestNotAfter(chain []*x509.Certificate) time.Time {
+	var t time.Time
+	for _, c := range chain {
+		if t.IsZero() || c.NotAfter.Before(t) {
+			t = c.NotAfter
+		}
+	}
+	return t
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no chain"
+	}
+	return err.Error()
+}

@@ -1,0 +1,109 @@
+package collector
+
+import (
+	"html/template"
+	"math"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// statusRow is one line of the status page.
+type statusRow struct {
+	Kind, Name, Target string
+	Ran                bool
+	OK                 bool
+	Result             string
+	Reason             string
+	Finished           time.Time
+	CertDays           *float64 // days until the certificate expires, when one was seen
+}
+
+type statusView struct {
+	Rows     []statusRow
+	Now      time.Time
+	Failing  int
+	Total    int
+	Version  string
+	Reloaded bool
+}
+
+// StatusHandler serves the status page: every check, its last result, how
+// old it is, why it failed and how many days its certificate has left.
+// Failing checks come first; it needs no Grafana and no JavaScript.
+func (e *Exporter) StatusHandler(version string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		v := statusView{Now: e.opts.Now(), Version: version, Reloaded: e.Ready()}
+		for _, c := range e.snapshot() {
+			row := c.status()
+			v.Total++
+			if row.Ran && !row.OK {
+				v.Failing++
+			}
+			v.Rows = append(v.Rows, row)
+		}
+		sort.SliceStable(v.Rows, func(i, j int) bool {
+			return rank(v.Rows[i]) < rank(v.Rows[j])
+		})
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := statusTemplate.Execute(w, v); err != nil {
+			e.log.Error("status page", "err", err)
+		}
+	})
+}
+
+// rank puts failures first, then checks that have not run, then the rest.
+func rank(r statusRow) int {
+	switch {
+	case r.Ran && !r.OK:
+		return 0
+	case !r.Ran:
+		return 1
+	}
+	return 2
+}
+
+func certDays(notAfter, now time.Time) *float64 {
+	if notAfter.IsZero() {
+		return nil
+	}
+	d := math.Floor(notAfter.Sub(now).Hours()/24*10) / 10
+	return &d
+}
+
+var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{
+	"age": func(now, t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return now.Sub(t).Round(time.Second).String() + " ago"
+	},
+}).Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>mail_exporter status</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;width:100%}
+th,td{padding:.35em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+th{background:#f4f4f4}
+.ok{color:#0a7d22;font-weight:600}.fail{color:#b00020;font-weight:600}.pending{color:#777}
+.warn{color:#a65e00;font-weight:600}
+</style></head><body>
+<h1>mail_exporter</h1>
+<p>{{.Total}} checks, <span class="{{if .Failing}}fail{{else}}ok{{end}}">{{.Failing}} failing</span>.
+Version {{.Version}}. <a href="/metrics">Metrics</a>.</p>
+<table>
+<tr><th>Status</th><th>Kind</th><th>Check</th><th>Target</th><th>Result</th><th>Last run</th><th>Certificate</th><th>Reason</th></tr>
+{{range .Rows}}<tr>
+<td>{{if not .Ran}}<span class="pending">pending</span>{{else if .OK}}<span class="ok">OK</span>{{else}}<span class="fail">FAIL</span>{{end}}</td>
+<td>{{.Kind}}</td><td>{{.Name}}</td><td>{{.Target}}</td><td>{{.Result}}</td>
+<td>{{age $.Now .Finished}}</td>
+<td>{{with .CertDays}}<span class="{{if lt . 3.0}}fail{{else if lt . 14.0}}warn{{end}}">{{.}} days</span>{{end}}</td>
+<td>{{.Reason}}</td>
+</tr>{{end}}
+</table></body></html>
+`))
