@@ -111,7 +111,7 @@ func (c *endpointCheck) status() statusRow {
 	row.Ran, row.OK, row.Result, row.Reason = true, r.Success, string(r.Reason), r.Error
 	row.Finished = r.Start.Add(r.Duration)
 	if r.TLS != nil {
-		row.CertDays = certDays(r.TLS.NotAfter, c.target.Now())
+		row.setCert(r.TLS.NotAfter, c.target.Now())
 	}
 	return row
 }

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"html/template"
 	"math"
 	"net/http"
@@ -16,7 +17,8 @@ type statusRow struct {
 	Result             string
 	Reason             string
 	Finished           time.Time
-	CertDays           *float64 // days until the certificate expires, when one was seen
+	HasCert            bool
+	CertDays           float64 // days until the certificate expires, when one was seen
 }
 
 type statusView struct {
@@ -49,10 +51,14 @@ func (e *Exporter) StatusHandler(version string) http.Handler {
 		sort.SliceStable(v.Rows, func(i, j int) bool {
 			return rank(v.Rows[i]) < rank(v.Rows[j])
 		})
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := statusTemplate.Execute(w, v); err != nil {
+		var b bytes.Buffer
+		if err := statusTemplate.Execute(&b, v); err != nil {
 			e.log.Error("status page", "err", err)
+			http.Error(w, "status page failed: "+err.Error(), http.StatusInternalServerError)
+			return
 		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(b.Bytes())
 	})
 }
 
@@ -67,12 +73,13 @@ func rank(r statusRow) int {
 	return 2
 }
 
-func certDays(notAfter, now time.Time) *float64 {
+// setCert records the days left on a certificate, rounded down to a tenth.
+func (r *statusRow) setCert(notAfter, now time.Time) {
 	if notAfter.IsZero() {
-		return nil
+		return
 	}
-	d := math.Floor(notAfter.Sub(now).Hours()/24*10) / 10
-	return &d
+	r.HasCert = true
+	r.CertDays = math.Floor(notAfter.Sub(now).Hours()/24*10) / 10
 }
 
 var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{
@@ -102,7 +109,7 @@ Version {{.Version}}. <a href="/metrics">Metrics</a>.</p>
 <td>{{if not .Ran}}<span class="pending">pending</span>{{else if .OK}}<span class="ok">OK</span>{{else}}<span class="fail">FAIL</span>{{end}}</td>
 <td>{{.Kind}}</td><td>{{.Name}}</td><td>{{.Target}}</td><td>{{.Result}}</td>
 <td>{{age $.Now .Finished}}</td>
-<td>{{with .CertDays}}<span class="{{if lt . 3.0}}fail{{else if lt . 14.0}}warn{{end}}">{{.}} days</span>{{end}}</td>
+<td>{{if .HasCert}}<span class="{{if lt .CertDays 3.0}}fail{{else if lt .CertDays 14.0}}warn{{end}}">{{.CertDays}} days</span>{{end}}</td>
 <td>{{.Reason}}</td>
 </tr>{{end}}
 </table></body></html>

@@ -26,8 +26,8 @@ func TestSMTPStartTLSLogin(t *testing.T) {
 	if r.TLS == nil || !r.TLS.Verified || r.TLS.VerifyError != "" {
 		t.Fatalf("TLS facts = %+v", r.TLS)
 	}
-	if !r.TLS.NotAfter.Equal(p.leaf.NotAfter) || r.TLS.Version != "TLS 1.3" {
-		t.Errorf("TLS facts = %+v, leaf expires %v", r.TLS, p.leaf.NotAfter)
+	if !r.TLS.NotAfter.Equal(p.Leaf.NotAfter) || r.TLS.Version != "TLS 1.3" {
+		t.Errorf("TLS facts = %+v, leaf expires %v", r.TLS, p.Leaf.NotAfter)
 	}
 	if r.StartTLSOffered == nil || !*r.StartTLSOffered {
 		t.Error("StartTLSOffered not true")
@@ -119,7 +119,7 @@ func TestCertificateFailures(t *testing.T) {
 				if r.TLS == nil || r.TLS.Verified || r.TLS.VerifyError != tc.want {
 					t.Fatalf("verify=%v: TLS facts %+v, want error %s", verify, r.TLS, tc.want)
 				}
-				if !r.TLS.NotAfter.Equal(p.leaf.NotAfter) || r.TLS.Fingerprint == "" {
+				if !r.TLS.NotAfter.Equal(p.Leaf.NotAfter) || r.TLS.Fingerprint == "" {
 					t.Errorf("certificate facts missing: %+v", r.TLS)
 				}
 				if verify && (r.Success || r.Reason != ReasonCertificate) {

@@ -1,0 +1,187 @@
+package dnscheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/dane"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/dnsbl"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/mtasts"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/ptr"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
+)
+
+// maxAddrs bounds the MX addresses looked at by ptr and dnsbl.
+const maxAddrs = 32
+
+// The checks below need the MX set; they wait for the shared lookup.
+
+func (e *env) checkMTASTS(ctx context.Context) outcome {
+	b := newBuilder(CheckMTASTS)
+	m, err := e.mx(ctx)
+	if err != nil {
+		b.fail(fmt.Errorf("MX lookup: %w", err))
+		return outcome{cr: b.done(false)}
+	}
+	rep, err := mtasts.Check(ctx, e.opt.Resolver, e.client, e.domain, m.Names())
+	if err != nil {
+		b.fail(err)
+	}
+	b.add(rep.Problems...)
+	p := rep.Policy
+	if p != nil && p.Mode != mtasts.ModeNone {
+		// RFC 8461 4.2: each MX host must present a certificate valid for
+		// its name, chained to a trusted root.
+		for _, h := range m.Hosts {
+			cs, err := e.tlsState(ctx, h.Name)
+			if err != nil {
+				b.add(fmt.Errorf("%w: %s port %d: %v", mtasts.ErrMXNoTLS, h.Name, e.port, err))
+				continue
+			}
+			b.add(mtasts.CheckMXCertificate(cs, h.Name, e.opt.RootCAs, e.now()))
+		}
+	}
+	return outcome{cr: b.done(p != nil), apply: func(r *Result) {
+		if p != nil {
+			r.MTASTSMode, r.MTASTSMaxAge = p.Mode, p.MaxAge
+		}
+	}}
+}
+
+func (e *env) checkDANE(ctx context.Context) outcome {
+	b := newBuilder(CheckDANE)
+	m, err := e.mx(ctx)
+	if err != nil {
+		b.fail(fmt.Errorf("MX lookup: %w", err))
+		return outcome{cr: b.done(false)}
+	}
+	valid := map[string]bool{}
+	for _, h := range m.Hosts {
+		name := h.Name
+		dial := func(ctx context.Context) (*tlsState, error) { return e.tlsState(ctx, name) }
+		res, err := dane.CheckHost(ctx, e.opt.Resolver, name, e.port, m.Secure && h.AddrsSecure, dial, e.now())
+		if err != nil {
+			b.fail(err)
+			continue
+		}
+		b.add(res.Problems...)
+		valid[name] = res.Valid
+	}
+	all := len(valid) > 0
+	for _, v := range valid {
+		all = all && v
+	}
+	return outcome{cr: b.done(all), apply: func(r *Result) { r.DANE = valid }}
+}
+
+func (e *env) checkPTR(ctx context.Context) outcome {
+	b := newBuilder(CheckPTR)
+	m, err := e.mx(ctx)
+	if err != nil {
+		b.fail(fmt.Errorf("MX lookup: %w", err))
+		return outcome{cr: b.done(false)}
+	}
+	var out []PTRResult
+	n := 0
+	for _, h := range m.Hosts {
+		for _, ip := range h.Addrs {
+			if n++; n > maxAddrs {
+				break
+			}
+			res, err := ptr.Check(ctx, e.opt.Resolver, ip)
+			if err != nil {
+				b.fail(err)
+				continue
+			}
+			b.add(res.Problems...)
+			out = append(out, PTRResult{MX: h.Name, IP: ip.String(), Valid: res.Valid})
+		}
+	}
+	return outcome{cr: b.done(len(out) > 0), apply: func(r *Result) { r.PTR = out }}
+}
+
+func (e *env) checkDNSBL(ctx context.Context) outcome {
+	b := newBuilder(CheckDNSBL)
+	if len(e.d.DNSBLZones) == 0 {
+		return outcome{cr: b.done(true)} // nothing to ask: lists have usage policies
+	}
+	m, err := e.mx(ctx)
+	if err != nil {
+		b.fail(fmt.Errorf("MX lookup: %w", err))
+		return outcome{cr: b.done(false)}
+	}
+	var ips []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, h := range m.Hosts {
+		for _, ip := range h.Addrs {
+			if !seen[ip] && len(ips) < maxAddrs {
+				seen[ip] = true
+				ips = append(ips, ip)
+			}
+		}
+	}
+	var out []DNSBLResult
+	for _, zone := range e.d.DNSBLZones {
+		zone = strings.TrimSuffix(strings.ToLower(zone), ".")
+		for _, ip := range ips {
+			listed, err := dnsbl.Query(ctx, e.opt.Resolver, zone, ip)
+			switch {
+			case errors.Is(err, dnsbl.ErrRefused), errors.Is(err, dnsbl.ErrBadAnswer):
+				b.add(err) // say why, and count it as a failed lookup
+				b.fail(err)
+				continue
+			case err != nil:
+				b.fail(err)
+				continue
+			case listed:
+				b.add(fmt.Errorf("%w: %s in %s", dnsbl.ErrListed, ip, zone))
+			}
+			out = append(out, DNSBLResult{IP: ip.String(), Zone: zone, Listed: listed})
+		}
+	}
+	return outcome{cr: b.done(true), apply: func(r *Result) { r.DNSBL = out }}
+}
+
+// checkDNSSEC finds whether the domain's answers and each MX host's zone are
+// DNSSEC-authenticated (the AD bit of a SOA query; the zone is the owner of
+// the SOA in the answer or, for a name below the apex, the authority section).
+func (e *env) checkDNSSEC(ctx context.Context) outcome {
+	secure := map[string]bool{}
+	if ok, _, err := e.zoneSecure(ctx, e.domain); err == nil {
+		secure[e.domain] = ok
+	}
+	if m, err := e.mx(ctx); err == nil {
+		for _, h := range m.Hosts {
+			if ok, zone, err := e.zoneSecure(ctx, h.Name); err == nil && zone != "" {
+				secure[zone] = ok
+			}
+		}
+	}
+	return outcome{apply: func(r *Result) {
+		for z, ok := range secure {
+			r.DNSSEC[z] = ok
+		}
+	}}
+}
+
+func (e *env) zoneSecure(ctx context.Context, name string) (bool, string, error) {
+	a, err := e.opt.Resolver.Lookup(ctx, name, dns.TypeSOA)
+	if err != nil {
+		return false, "", err
+	}
+	zone := ""
+	for _, rr := range append(append([]dns.RR(nil), a.Records...), a.Authority...) {
+		if soa, ok := rr.(*dns.SOA); ok {
+			zone = strings.TrimSuffix(strings.ToLower(soa.Hdr.Name), ".")
+			break
+		}
+	}
+	return a.AuthenticatedData, zone, nil
+}
+
+var _ resolver.Resolver = (*resolver.Mock)(nil)

@@ -1,0 +1,279 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/internal/fakes"
+	"github.com/mail-exporter/mail_exporter/collector/internal/peers"
+)
+
+// fixture is an exporter configured against in-process fake servers.
+type fixture struct {
+	exp  *Exporter
+	cfg  *config.Config
+	dir  string
+	yaml string
+}
+
+func newFixture(t *testing.T, extra string) *fixture {
+	t.Helper()
+	pki := fakes.NewPKI(t, peers.CertOptions{})
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, pki.CA.PEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pwFile := filepath.Join(dir, "password")
+	if err := os.WriteFile(pwFile, []byte(fakes.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	smtps := fakes.SMTP(t, pki, true)
+	submission := fakes.SMTP(t, pki, false)
+	imaps := fakes.IMAP(t, pki, true)
+	pop3s := fakes.POP3(t, pki, true, []string{"USER", "SASL PLAIN"})
+	y := fmt.Sprintf(`
+global: {interval: 1m, timeout: 5s, ca_file: %s, ehlo_name: probe.example.test}
+credentials:
+  monitor: {username: %s, password_file: %s}
+servers:
+  - name: fake
+    host: 127.0.0.1
+    tls_server_name: %s
+    credential: monitor
+    labels: {site: lab}
+    endpoints:
+      - {name: submissions, port: %d}
+      - {name: submission, port: %d}
+      - {name: imaps, port: %d}
+      - {name: pop3s, port: %d}
+%s`, caFile, fakes.User, pwFile, fakes.Name, smtps, submission, imaps, pop3s, extra)
+	path := filepath.Join(dir, "targets.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exp := New(Options{Hostname: "probe.example.test"})
+	if err := exp.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(exp.Stop)
+	return &fixture{exp: exp, cfg: exp.Config(), dir: dir, yaml: path}
+}
+
+// runAll runs every check once, synchronously.
+func (f *fixture) runAll(t *testing.T) {
+	t.Helper()
+	for _, c := range f.exp.snapshot() {
+		if !c.run(context.Background(), f.exp.log) {
+			t.Logf("check %s failed: %+v", c.id(), c.status())
+		}
+	}
+}
+
+func TestCollectAfterRun(t *testing.T) {
+	f := newFixture(t, "")
+	if n := testutil.CollectAndCount(f.exp, "mail_probe_success"); n != 0 {
+		t.Fatalf("%d results before any probe ran", n)
+	}
+	f.runAll(t)
+	want := `
+# HELP mail_probe_success 1 when the last probe of the endpoint succeeded (connected, greeted, TLS up and verified, logged in), else 0.
+# TYPE mail_probe_success gauge
+mail_probe_success{endpoint="imaps",host="127.0.0.1",port="%d",protocol="imap",server="fake",site="lab",tls="implicit"} 1
+mail_probe_success{endpoint="pop3s",host="127.0.0.1",port="%d",protocol="pop3",server="fake",site="lab",tls="implicit"} 1
+mail_probe_success{endpoint="submission",host="127.0.0.1",port="%d",protocol="smtp",server="fake",site="lab",tls="starttls"} 1
+mail_probe_success{endpoint="submissions",host="127.0.0.1",port="%d",protocol="smtp",server="fake",site="lab",tls="implicit"} 1
+`
+	port := func(name string) any { _, ep, _ := f.cfg.Endpoint("fake", name); return ep.Port }
+	want = fmt.Sprintf(want, port("imaps"), port("pop3s"), port("submission"), port("submissions"))
+	if err := testutil.CollectAndCompare(f.exp, strings.NewReader(want), "mail_probe_success"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(f.exp, "mail_auth_success"); n != 4 {
+		t.Errorf("mail_auth_success series = %d, want 4", n)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(f.exp)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	body := scrape(t, reg)
+	if strings.Contains(body, fakes.Password) {
+		t.Error("/metrics contains the password")
+	}
+}
+
+func scrape(t *testing.T, g prometheus.Gatherer) string {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		fmt.Fprintln(&b, mf.String())
+	}
+	return b.String()
+}
+
+func TestProbeHandler(t *testing.T) {
+	f := newFixture(t, "")
+	h := f.exp.ProbeHandler()
+	get := func(q string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe?"+q, nil))
+		b, _ := io.ReadAll(rec.Body)
+		return rec.Code, string(b)
+	}
+	for _, q := range []string{"server=fake&endpoint=nope", "server=other&endpoint=imaps", "domain=example.org", "roundtrip=x"} {
+		if code, _ := get(q); code != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", q, code)
+		}
+	}
+	if code, _ := get("host=127.0.0.1"); code != http.StatusBadRequest {
+		t.Errorf("no check named: status %d, want 400", code)
+	}
+	code, body := get("server=fake&endpoint=submission")
+	if code != 200 || !strings.Contains(body, `mail_probe_success{endpoint="submission"`) || strings.Contains(body, `endpoint="imaps"`) {
+		t.Errorf("probe answer %d:\n%s", code, body)
+	}
+	code, body = get("server=fake&endpoint=submission&debug=true")
+	if code != 200 || !strings.Contains(body, "C: AUTH PLAIN ****") || !strings.Contains(body, "mail_probe_success") {
+		t.Errorf("debug answer %d:\n%s", code, body)
+	}
+	if strings.Contains(body, fakes.Password) || strings.Contains(body, "AG1vbml0b3JA") {
+		t.Errorf("debug output leaks the password:\n%s", body)
+	}
+	// An on-demand probe is not stored: /metrics shows the schedule's results.
+	if n := testutil.CollectAndCount(f.exp, "mail_probe_success"); n != 0 {
+		t.Errorf("/probe stored a result (%d series)", n)
+	}
+}
+
+func TestStatusPage(t *testing.T) {
+	f := newFixture(t, "")
+	f.runAll(t)
+	rec := httptest.NewRecorder()
+	f.exp.StatusHandler("test").ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	body := rec.Body.String()
+	for _, want := range []string{"fake/imaps", "fake/submission", "OK", "days", "0 failing"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("status page lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, fakes.Password) {
+		t.Error("status page leaks the password")
+	}
+}
+
+func TestReloadKeepsUnchangedChecks(t *testing.T) {
+	f := newFixture(t, "")
+	f.runAll(t)
+	before, _ := f.exp.lookup(EndpointID("fake", "imaps"))
+
+	// A broken file keeps the running config and results.
+	good, _ := os.ReadFile(f.yaml)
+	os.WriteFile(f.yaml, []byte("global: {interval: nonsense}\n"), 0o600)
+	if err := f.exp.Reload(f.yaml); err == nil {
+		t.Fatal("broken config loaded")
+	}
+	if v := testutil.ToFloat64(f.exp.self.reloadOK); v != 0 {
+		t.Errorf("reload metric %v after a failed reload", v)
+	}
+	if n := testutil.CollectAndCount(f.exp, "mail_probe_success"); n != 4 {
+		t.Errorf("%d results after a failed reload, want 4", n)
+	}
+
+	// A valid file that drops pop3s and changes submission's timeout.
+	changed := strings.Replace(string(good), "      - {name: pop3s", "#", 1)
+	changed = strings.Replace(changed, "{name: submission, port:", "{name: submission, timeout: 4s, port:", 1)
+	os.WriteFile(f.yaml, []byte(changed), 0o600)
+	if err := f.exp.Reload(f.yaml); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := f.exp.lookup(EndpointID("fake", "imaps"))
+	if before != after {
+		t.Error("an unchanged check was rebuilt by the reload")
+	}
+	if _, ok := f.exp.lookup(EndpointID("fake", "pop3s")); ok {
+		t.Error("a removed check survived the reload")
+	}
+	sub, _ := f.exp.lookup(EndpointID("fake", "submission"))
+	if sub.status().Ran {
+		t.Error("a changed check kept the old settings' result")
+	}
+	if v := testutil.ToFloat64(f.exp.self.reloadOK); v != 1 {
+		t.Errorf("reload metric %v after a good reload", v)
+	}
+	if n := f.exp.sched.Len(); n != 3 {
+		t.Errorf("scheduler holds %d checks, want 3", n)
+	}
+}
+
+func TestShardsCoverEveryCheckOnce(t *testing.T) {
+	var ids []string
+	for i := 0; i < 5000; i++ {
+		ids = append(ids, EndpointID(fmt.Sprintf("mx%d", i), "imaps"))
+	}
+	for _, n := range []int{1, 2, 3, 7} {
+		owners := map[string]int{}
+		perShard := make([]int, n)
+		for i := 0; i < n; i++ {
+			for _, id := range ids {
+				if (Shard{Count: n, Index: i}).Owns(id) {
+					owners[id]++
+					perShard[i]++
+				}
+			}
+		}
+		for _, id := range ids {
+			if owners[id] != 1 {
+				t.Fatalf("%d shards: %s owned %d times", n, id, owners[id])
+			}
+		}
+		for i, c := range perShard {
+			if c < len(ids)/n*8/10 {
+				t.Errorf("%d shards: shard %d owns only %d of %d", n, i, c, len(ids))
+			}
+		}
+	}
+	// Adding a replica moves only the new replica's share.
+	moved := 0
+	for _, id := range ids {
+		var from, to int
+		for i := 0; i < 4; i++ {
+			if (Shard{Count: 4, Index: i}).Owns(id) {
+				from = i
+			}
+		}
+		for i := 0; i < 5; i++ {
+			if (Shard{Count: 5, Index: i}).Owns(id) {
+				to = i
+			}
+		}
+		if from != to {
+			moved++
+			if to != 4 {
+				t.Fatalf("%s moved from shard %d to old shard %d", id, from, to)
+			}
+		}
+	}
+	if moved > len(ids)/5*12/10 {
+		t.Errorf("4→5 shards moved %d of %d checks", moved, len(ids))
+	}
+}
