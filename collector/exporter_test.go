@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
-	"github.com/mail-exporter/mail_exporter/collector/internal/fakes"
+	"github.com/mail-exporter/mail_exporter/collector/fakes"
 	"github.com/mail-exporter/mail_exporter/collector/internal/peers"
 )
 

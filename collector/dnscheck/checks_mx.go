@@ -2,6 +2,7 @@ package dnscheck
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,7 +14,6 @@ import (
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/dnsbl"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/mtasts"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/ptr"
-	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
 )
 
 // maxAddrs bounds the MX addresses looked at by ptr and dnsbl.
@@ -63,7 +63,7 @@ func (e *env) checkDANE(ctx context.Context) outcome {
 	valid := map[string]bool{}
 	for _, h := range m.Hosts {
 		name := h.Name
-		dial := func(ctx context.Context) (*tlsState, error) { return e.tlsState(ctx, name) }
+		dial := func(ctx context.Context) (*tls.ConnectionState, error) { return e.tlsState(ctx, name) }
 		res, err := dane.CheckHost(ctx, e.opt.Resolver, name, e.port, m.Secure && h.AddrsSecure, dial, e.now())
 		if err != nil {
 			b.fail(err)
@@ -183,5 +183,3 @@ func (e *env) zoneSecure(ctx context.Context, name string) (bool, string, error)
 	}
 	return a.AuthenticatedData, zone, nil
 }
-
-var _ resolver.Resolver = (*resolver.Mock)(nil)

@@ -88,17 +88,17 @@ type Result struct {
 	Finished time.Time
 	Checks   map[string]*CheckResult // by check name; only the checks that ran
 
-	MXHosts              int           // mx
-	SPFLookups           int           // spf: DNS-querying terms in the tree
-	SPFVoidLookups       int           // spf
-	DMARCPolicy          string        // dmarc: the policy for the domain, "" if none
-	DMARCSubdomainPolicy string        // dmarc: for its subdomains
-	DKIMKeys             []DKIMKey     // dkim: one per selector with a record
-	MTASTSMode           string        // mta_sts: "" if no policy
-	MTASTSMaxAge         int64         // mta_sts: -1 if no policy
+	MXHosts              int             // mx
+	SPFLookups           int             // spf: DNS-querying terms in the tree
+	SPFVoidLookups       int             // spf
+	DMARCPolicy          string          // dmarc: the policy for the domain, "" if none
+	DMARCSubdomainPolicy string          // dmarc: for its subdomains
+	DKIMKeys             []DKIMKey       // dkim: one per selector with a record
+	MTASTSMode           string          // mta_sts: "" if no policy
+	MTASTSMaxAge         int64           // mta_sts: -1 if no policy
 	DANE                 map[string]bool // dane: per MX host
-	PTR                  []PTRResult   // ptr: per MX address
-	DNSBL                []DNSBLResult // dnsbl: per MX address and zone answered
+	PTR                  []PTRResult     // ptr: per MX address
+	DNSBL                []DNSBLResult   // dnsbl: per MX address and zone answered
 	DNSSEC               map[string]bool // per zone: the domain's and each MX host's
 }
 

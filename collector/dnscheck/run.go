@@ -23,12 +23,12 @@ type outcome struct {
 
 type task struct {
 	name string
-	fn   func(ctx context.Context, e *env) outcome
+	fn   func(e *env, ctx context.Context) outcome
 }
 
 // tasks maps check names to their functions (checks.go).
-func tasks() map[string]func(context.Context, *env) outcome {
-	return map[string]func(context.Context, *env) outcome{
+func tasks() map[string]func(*env, context.Context) outcome {
+	return map[string]func(*env, context.Context) outcome{
 		CheckMX:     (*env).checkMX,
 		CheckSPF:    (*env).checkSPF,
 		CheckDMARC:  (*env).checkDMARC,
@@ -92,7 +92,7 @@ func Run(ctx context.Context, d Domain, opt Options) *Result {
 					out <- outcome{name: t.name, cr: &CheckResult{Error: fmt.Sprintf("internal error: %v", p)}}
 				}
 			}()
-			o := t.fn(ctx, e)
+			o := t.fn(e, ctx)
 			o.name = t.name
 			out <- o
 		}()

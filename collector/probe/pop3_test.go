@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
-	"github.com/mail-exporter/mail_exporter/collector/internal/fakes"
+	"github.com/mail-exporter/mail_exporter/collector/fakes"
 	"github.com/mail-exporter/mail_exporter/collector/internal/peers"
 )
 

@@ -15,13 +15,14 @@ import (
 
 // Findings of Check and CheckMXCertificate.
 var (
-	ErrNoRecord        = errors.New("no _mta-sts record")                                   // 3.1: the domain has no policy
-	ErrMultipleRecords = errors.New("more than one _mta-sts record")                        // 3.1: treated as no policy
-	ErrMXNotCovered    = errors.New("MX host not matched by any mx pattern")                // 4.1
-	ErrModeNone        = errors.New("mode is none: the policy is withdrawn")                // 5
-	ErrModeTesting     = errors.New("mode is testing: failures are reported, not enforced") // 5
-	ErrMaxAgeShort     = errors.New("max_age is less than a day")                           // 3.2 recommends weeks
-	ErrMXCertificate   = errors.New("MX host certificate is not valid for its name")        // 4.2
+	ErrNoRecord        = errors.New("no _mta-sts record")                                    // 3.1: the domain has no policy
+	ErrMultipleRecords = errors.New("more than one _mta-sts record")                         // 3.1: treated as no policy
+	ErrMXNotCovered    = errors.New("MX host not matched by any mx pattern")                 // 4.1
+	ErrModeNone        = errors.New("mode is none: the policy is withdrawn")                 // 5
+	ErrModeTesting     = errors.New("mode is testing: failures are reported, not enforced")  // 5
+	ErrMaxAgeShort     = errors.New("max_age is less than a day")                            // 3.2 recommends weeks
+	ErrMXCertificate   = errors.New("MX host certificate is not valid for its name")         // 4.2
+	ErrMXNoTLS         = errors.New("could not get the MX host's certificate over STARTTLS") // 4.2, RFC 3207
 )
 
 // shortMaxAge is the max_age below which a warning is given (a day).

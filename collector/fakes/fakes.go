@@ -243,3 +243,6 @@ func POP3Handler(p *PKI, implicit bool, capa []string) func(net.Conn, *bufio.Rea
 func POP3(t testing.TB, p *PKI, implicit bool, capa []string) int {
 	return Script(t, POP3Handler(p, implicit, capa))
 }
+
+// CertOptions describes a test certificate (see NewPKI).
+type CertOptions = peers.CertOptions
