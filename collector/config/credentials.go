@@ -79,14 +79,14 @@ func (p *parser) passwordFile(c *Credential, f field) {
 	path := p.rel(s)
 	data, err := p.opts.readFile(path)
 	if err != nil {
-		p.errorf(f.line, f.path, "cannot read %s: %v", path, cause(err))
+		p.errorf(f.line, f.path, "cannot read %s: %v", show(path), cause(err))
 		return
 	}
 	// A file written by echo or an editor ends in a newline that is not
 	// part of the password.
 	pw := strings.TrimRight(string(data), "\r\n")
 	if pw == "" {
-		p.errorf(f.line, f.path, "password file %s is empty", path)
+		p.errorf(f.line, f.path, "password file %s is empty", show(path))
 		return
 	}
 	c.Password = Secret(pw)
@@ -100,9 +100,9 @@ func (p *parser) passwordEnv(c *Credential, f field) {
 	pw, set := p.opts.getenv(name)
 	switch {
 	case !set:
-		p.errorf(f.line, f.path, "environment variable %s is not set", name)
+		p.errorf(f.line, f.path, "environment variable %s is not set", show(name))
 	case pw == "":
-		p.errorf(f.line, f.path, "environment variable %s is empty", name)
+		p.errorf(f.line, f.path, "environment variable %s is empty", show(name))
 	default:
 		c.Password = Secret(pw)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Error is one mistake in a config file. Its text is
@@ -131,6 +132,14 @@ func fmtDur(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// show returns s as it is when it prints safely on one line, else quoted.
+func show(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) }) {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // suggest returns " (did you mean x?)" for a near miss among known keys.

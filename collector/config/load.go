@@ -142,7 +142,8 @@ func (p *parser) syntax(err error) {
 			line++
 		}
 	}
-	p.errorf(line, "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+	msg = strings.Join(strings.Fields(strings.TrimPrefix(msg, "yaml: ")), " ")
+	p.errorf(line, "", "invalid YAML: %s", msg)
 }
 
 func (p *parser) config(root *yaml.Node) {
@@ -234,7 +235,7 @@ func (p *parser) caFile(f field) string {
 func (p *parser) checkPEM(path string) error {
 	data, err := p.opts.readFile(path)
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", path, cause(err))
+		return fmt.Errorf("cannot read %s: %w", show(path), cause(err))
 	}
 	n := 0
 	for {
@@ -248,11 +249,11 @@ func (p *parser) checkPEM(path string) error {
 		}
 		n++
 		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
-			return fmt.Errorf("%s: certificate %d: %w", path, n, err)
+			return fmt.Errorf("%s: certificate %d: %w", show(path), n, err)
 		}
 	}
 	if n == 0 {
-		return errors.New(path + " holds no PEM certificate")
+		return errors.New(show(path) + " holds no PEM certificate")
 	}
 	return nil
 }

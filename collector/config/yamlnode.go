@@ -3,8 +3,10 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -65,13 +67,20 @@ func describe(n *yaml.Node) string {
 		case "!!timestamp":
 			return "a timestamp"
 		default:
-			return "a value tagged " + t
+			return "a value tagged " + strconv.Quote(t)
 		}
 	}
 	return "an unexpected node"
 }
 
+// join appends a key to a path, quoting a key that is empty or holds
+// characters (spaces, newlines) that would make the path hard to read.
 func join(path, key string) string {
+	if key == "" || strings.ContainsFunc(key, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("_-.@+:/", r)
+	}) {
+		key = strconv.Quote(key)
+	}
 	if path == "" {
 		return key
 	}
@@ -265,7 +274,7 @@ func (p *parser) integer(f field) (int, bool) {
 	}
 	var i int
 	if err := f.val.Decode(&i); err != nil {
-		p.errorf(f.line, f.path, "%s is too large", f.val.Value)
+		p.errorf(f.line, f.path, "%q is too large", f.val.Value)
 		return 0, false
 	}
 	return i, true
@@ -315,18 +324,19 @@ func (p *parser) duration(f field, level int, def dur) dur {
 	switch f.val.ShortTag() {
 	case "!!str":
 	case "!!int", "!!float":
-		p.errorf(f.line, f.path, "%s has no unit (write e.g. %ss)", f.val.Value, f.val.Value)
+		p.errorf(f.line, f.path, "%s has no unit (write e.g. %ss)", show(f.val.Value), show(f.val.Value))
 		return d
 	default:
 		p.typeErr(f, "a duration")
 		return d
 	}
-	v, err := time.ParseDuration(strings.TrimSpace(f.val.Value))
+	text := strings.TrimSpace(f.val.Value)
+	v, err := time.ParseDuration(text)
 	switch {
 	case err != nil:
 		p.errorf(f.line, f.path, "invalid duration %q (use Go syntax: 30s, 5m, 1h)", f.val.Value)
 	case v <= 0:
-		p.errorf(f.line, f.path, "%s must be greater than 0", f.val.Value)
+		p.errorf(f.line, f.path, "%s must be greater than 0", text)
 	default:
 		d.d, d.bad = v, false
 	}

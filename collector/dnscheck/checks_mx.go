@@ -126,8 +126,13 @@ func (e *env) checkDNSBL(ctx context.Context) outcome {
 		}
 	}
 	var out []DNSBLResult
+	zones := map[string]bool{}
 	for _, zone := range e.d.DNSBLZones {
 		zone = strings.TrimSuffix(strings.ToLower(zone), ".")
+		if zone == "" || zones[zone] {
+			continue
+		}
+		zones[zone] = true
 		for _, ip := range ips {
 			listed, err := dnsbl.Query(ctx, e.opt.Resolver, zone, ip)
 			switch {
