@@ -16,6 +16,7 @@ import (
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
+	"github.com/mail-exporter/mail_exporter/collector/roundtrip"
 )
 
 // check is one scheduled check of any kind.
@@ -53,6 +54,10 @@ func (e *Exporter) buildChecks(cfg *config.Config) ([]check, error) {
 		for _, ep := range srv.Endpoints {
 			out = append(out, newEndpointCheck(env, srv, ep, keys, descs[dk]))
 		}
+	}
+	rtDescs := roundtrip.NewDescs()
+	for _, rt := range cfg.Roundtrips {
+		out = append(out, newRoundtripCheck(env, rt, rtDescs))
 	}
 	return out, nil
 }

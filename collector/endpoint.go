@@ -38,16 +38,7 @@ func newEndpointCheck(env *checkEnv, srv *config.Server, ep *config.Endpoint, ke
 		ep:     ep,
 		descs:  descs,
 		labels: labels,
-		target: probe.Target{
-			Server:     srv.Name,
-			Host:       srv.Host,
-			ServerName: srv.TLSServerName,
-			Endpoint:   ep,
-			RootCAs:    env.roots[srv.CAFile],
-			EHLOName:   env.ehlo,
-			Resolver:   env.resolver,
-			Now:        env.now,
-		},
+		target: env.target(srv, ep),
 	}
 	var user, pass string
 	if ep.Credential != nil {
@@ -56,6 +47,20 @@ func newEndpointCheck(env *checkEnv, srv *config.Server, ep *config.Endpoint, ke
 	c.fp = fingerprintOf(labels, srv.TLSServerName, srv.CAFile, ep.VerifyCertificate, ep.Interval, ep.Timeout,
 		user, pass, env.ehlo, env.resolverAddr)
 	return c
+}
+
+// target is the probe.Target for one endpoint of one server.
+func (env *checkEnv) target(srv *config.Server, ep *config.Endpoint) probe.Target {
+	return probe.Target{
+		Server:     srv.Name,
+		Host:       srv.Host,
+		ServerName: srv.TLSServerName,
+		Endpoint:   ep,
+		RootCAs:    env.roots[srv.CAFile],
+		EHLOName:   env.ehlo,
+		Resolver:   env.resolver,
+		Now:        env.now,
+	}
 }
 
 func (c *endpointCheck) id() string              { return c.ident }

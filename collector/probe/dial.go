@@ -49,6 +49,9 @@ type session struct {
 	r     *Result
 	guard *guardConn
 	conn  net.Conn
+	// use, when set, is called with the logged-in client (*smtp.Client or
+	// *imapclient.Client) before logout: see With.
+	use func(client any) error
 }
 
 // run resolves, connects, does implicit TLS, then hands over to fn. The

@@ -72,7 +72,7 @@ func probeIMAP(ctx context.Context, s *session, r *Result) error {
 		lr = newLineReader(s.conn)
 	}
 
-	c := imapclient.New(replayConn{Conn: s.conn, r: io.MultiReader(strings.NewReader("* OK ready\r\n"), lr.br)}, nil)
+	c := imapclient.New(replayConn{Conn: s.conn, r: io.MultiReader(strings.NewReader("* OK ready\r\n"), lr.br)}, s.t.IMAPOptions)
 	defer c.Close()
 
 	done = s.phase(PhaseCapabilities)
@@ -98,6 +98,12 @@ func probeIMAP(ctx context.Context, s *session, r *Result) error {
 			if err != nil {
 				return err
 			}
+		}
+	}
+
+	if s.use != nil {
+		if err := s.use(c); err != nil {
+			return err
 		}
 	}
 

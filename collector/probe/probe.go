@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/mail-exporter/mail_exporter/collector/config"
 )
 
@@ -31,6 +33,9 @@ type Target struct {
 	Logger     *slog.Logger
 	Transcript *Transcript // nil unless a debug transcript was asked for
 	Now        func() time.Time
+	// IMAPOptions are passed to go-imap's client (e.g. a handler for the
+	// unsolicited EXISTS that IDLE waits for); nil = defaults.
+	IMAPOptions *imapclient.Options
 	// ReadLimit caps the bytes a server may send in one probe; 0 = DefaultReadLimit.
 	ReadLimit int64
 }
@@ -60,6 +65,28 @@ func prober(p config.Protocol) ProbeFn {
 // Run probes t.Endpoint once, bounded by the endpoint's timeout (and ctx).
 // It never panics on server input and always returns a Result.
 func Run(ctx context.Context, t Target) *Result {
+	return runProbe(ctx, t, nil)
+}
+
+// ErrUse marks an error returned by a With callback, so that callers can
+// tell their own failures from the probe's.
+var ErrUse = errors.New("session use failed")
+
+// With probes t like Run, but once logged in hands the client to use
+// (*smtp.Client for SMTP, *imapclient.Client for IMAP) before logging out.
+// An error from use ends the probe with reason "protocol" and is wrapped
+// with ErrUse. This is how end-to-end checks reuse the probe's dialling,
+// TLS and login instead of repeating them.
+func With(ctx context.Context, t Target, use func(client any) error) *Result {
+	return runProbe(ctx, t, func(c any) error {
+		if err := use(c); err != nil {
+			return fail(ReasonProtocol, fmt.Errorf("%w: %w", ErrUse, err))
+		}
+		return nil
+	})
+}
+
+func runProbe(ctx context.Context, t Target, use func(any) error) *Result {
 	now := t.Now
 	if now == nil {
 		now = time.Now
@@ -79,7 +106,7 @@ func Run(ctx context.Context, t Target) *Result {
 	ctx, cancel := context.WithTimeout(ctx, ep.Timeout)
 	defer cancel()
 
-	s := &session{t: t, log: log, now: now, r: r}
+	s := &session{t: t, log: log, now: now, r: r, use: use}
 	fn := prober(ep.Protocol)
 	var err error
 	if fn == nil {

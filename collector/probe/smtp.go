@@ -85,6 +85,12 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 		}
 	}
 
+	if s.use != nil {
+		if err := s.use(c); err != nil {
+			return err
+		}
+	}
+
 	done = s.phase(PhaseLogout)
 	err = c.Quit()
 	done()

@@ -41,8 +41,8 @@ func ParsePolicy(text string) (*Policy, error) {
 	lines := strings.Split(text, "\n")
 	for i, line := range lines {
 		line = strings.TrimSuffix(line, "\r")
-		if line == "" && i == len(lines)-1 {
-			break // the optional final line terminator
+		if line == "" && strings.TrimRight(strings.Join(lines[i:], ""), "\r") == "" {
+			break // the final line terminator (blank lines after it tolerated)
 		}
 		line = strings.TrimRight(line, " \t") // *WSP after a field
 		key, value, ok := strings.Cut(line, ":")
