@@ -54,10 +54,12 @@ var invalid = map[string]string{
 	"password-env-unset":    `4: credentials.monitor.password_env: environment variable UNSET_PASSWORD is not set`,
 	"password-env-empty":    `4: credentials.monitor.password_env: environment variable EMPTY_PASSWORD is empty`,
 	"password-inline-empty": `4: credentials.monitor.password: must not be empty`,
-	"password-type":         `5: credentials.monitor.password: expected a string, got a list`,
-	"port":                  `9: servers[0].endpoints[1].port: 70000 is out of range 1-65535`,
-	"protocol":              `5: servers[0].endpoints[0].protocol: unknown protocol "smtps" (smtp, imap or pop3)`,
-	"tls":                   `5: servers[0].endpoints[0].tls: unknown tls mode "ssl" (implicit, starttls or none)`,
+	"password-key-typo": `2: credentials.monitor: one of password_file, password_env or password is required` + "\n" +
+		`@4: credentials.monitor.pasword: unknown key (did you mean password?)`,
+	"password-type": `5: credentials.monitor.password: expected a string, got a list`,
+	"port":          `9: servers[0].endpoints[1].port: 70000 is out of range 1-65535`,
+	"protocol":      `5: servers[0].endpoints[0].protocol: unknown protocol "smtps" (smtp, imap or pop3)`,
+	"tls":           `5: servers[0].endpoints[0].tls: unknown tls mode "ssl" (implicit, starttls or none)`,
 	"custom-endpoint": `5: servers[0].endpoints[0]: custom endpoint "smtp-alt" needs protocol and tls ` +
 		`(only standard endpoints have defaults)`,
 	"standard-endpoint": `4: servers[0].endpoints[1]: "imap4" is not a standard endpoint (smtp, submission, ` +

@@ -1,8 +1,0 @@
-package peers
-
-import "testing"
-
-func TestSmoke(t *testing.T) {
-	m := StartMail(t)
-	t.Log(m.Logs(50))
-}
