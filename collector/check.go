@@ -55,6 +55,9 @@ func (e *Exporter) buildChecks(cfg *config.Config) ([]check, error) {
 			out = append(out, newEndpointCheck(env, srv, ep, keys, descs[dk]))
 		}
 	}
+	for _, d := range cfg.Domains {
+		out = append(out, newDomainCheck(env, d))
+	}
 	rtDescs := roundtrip.NewDescs()
 	for _, rt := range cfg.Roundtrips {
 		out = append(out, newRoundtripCheck(env, rt, rtDescs))
@@ -66,6 +69,7 @@ func (e *Exporter) buildChecks(cfg *config.Config) ([]check, error) {
 type checkEnv struct {
 	resolver     probe.Resolver
 	resolverAddr string
+	caFile       string // global.ca_file, for domain checks
 	ehlo         string
 	roots        map[string]*x509.CertPool // by CA file; "" = system roots (nil pool)
 	now          func() time.Time
@@ -75,6 +79,7 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 	env := &checkEnv{
 		resolver:     probe.NewResolver(cfg.Global.Resolver),
 		resolverAddr: cfg.Global.Resolver,
+		caFile:       cfg.Global.CAFile,
 		ehlo:         cfg.Global.EHLOName,
 		roots:        map[string]*x509.CertPool{"": nil},
 		now:          e.opts.Now,

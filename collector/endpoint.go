@@ -76,7 +76,7 @@ func (c *endpointCheck) probe(ctx context.Context, log *slog.Logger, tr *probe.T
 
 func (c *endpointCheck) run(ctx context.Context, log *slog.Logger) bool {
 	r := c.probe(ctx, log, nil)
-	if ctx.Err() != nil && r.Reason == probe.ReasonTimeout && r.Duration < c.ep.Timeout {
+	if ctx.Err() != nil {
 		return false // cancelled by a reload or shutdown: not a result
 	}
 	prev := c.last.Swap(r)

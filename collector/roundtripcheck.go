@@ -59,7 +59,7 @@ func (c *roundtripCheck) do(ctx context.Context, log *slog.Logger, tr *probe.Tra
 
 func (c *roundtripCheck) run(ctx context.Context, log *slog.Logger) bool {
 	r := c.do(ctx, log, nil)
-	if ctx.Err() != nil && !r.Success && r.Finished.Sub(r.Start) < c.cfg.Timeout {
+	if ctx.Err() != nil {
 		return false // cancelled by a reload or shutdown: not a result
 	}
 	prev := c.last.Swap(r)

@@ -217,3 +217,10 @@ func (h teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h teeHandler) WithGroup(name string) slog.Handler {
 	return teeHandler{h.next.WithGroup(name), h.t}
 }
+
+// TranscriptHandler returns a slog.Handler that copies records into tr and
+// passes them on to next: how other checks put their log lines into a
+// /probe?debug=true answer.
+func TranscriptHandler(next slog.Handler, tr *Transcript) slog.Handler {
+	return teeHandler{next: next, t: tr}
+}

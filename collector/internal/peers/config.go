@@ -80,6 +80,13 @@ service auth {
     mode = 0666
   }
 }
+# No growing delay after failed logins from an IP (every test connects from 127.0.0.1):
+# a test of a wrong password must not slow down the tests after it.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 {{- if .Quota}}
 protocol imap {
   mail_plugins = $mail_plugins imap_quota
