@@ -91,7 +91,9 @@ func probeIMAP(ctx context.Context, s *session, r *Result) error {
 		if err != nil {
 			return err
 		}
-		if caps.Has(imap.CapQuota) {
+		// Servers announce more after login (Dovecot lists QUOTA only
+		// then, RFC 9051 7.2.2); go-imap tracks the new set.
+		if c.Caps().Has(imap.CapQuota) {
 			done = s.phase(PhaseQuota)
 			r.Quota, err = imapQuota(c)
 			done()

@@ -279,13 +279,38 @@ func startMailOnce(t testing.TB, cfg mailConfig) (m *Mail, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.deadline)
 	defer cancel()
 	if err := m.waitReady(ctx); err != nil {
-		logs := m.readLogs()
-		if strings.Contains(logs, "Address already in use") {
+		if strings.Contains(m.readLogs(), "Address already in use") {
 			return m, &portInUseError{detail: err.Error()}
+		}
+		if m.postfix.exited() {
+			// Postfix's master logs its start-up errors only to syslog (there is no
+			// /dev/log here), so find the likely causes ourselves.
+			for _, name := range []string{"smtp", "submission", "submissions"} {
+				if !portFree(m.Ports[name]) {
+					return m, &portInUseError{detail: fmt.Sprintf("%v (Postfix's %s port %d is taken)", err, name, m.Ports[name])}
+				}
+			}
+			return m, fmt.Errorf("%w\n%s", err, m.postfixCheck())
 		}
 		return m, err
 	}
 	return m, nil
+}
+
+// postfixCheck runs "postfix check" on this configuration under script(1): Postfix
+// commands print their errors only to a terminal (or syslog).
+func (m *Mail) postfixCheck() string {
+	script, err := exec.LookPath("script")
+	if err != nil {
+		return "(postfix check skipped: no script(1) to give it a terminal)"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script, "-qec",
+		"/usr/sbin/postfix -c "+m.path("postfix", "etc")+" check", "/dev/null")
+	cmd.Env = daemonEnv()
+	out, err := cmd.CombinedOutput()
+	return fmt.Sprintf("--- postfix check (%v) ---\n%s", err, strings.TrimSpace(string(out)))
 }
 
 func (m *Mail) path(elem ...string) string {

@@ -1,0 +1,283 @@
+package dnscheck
+
+// The real-peer test: knot serves signed and unsigned zones, unbound
+// validates in front of it, an HTTPS server serves the MTA-STS policies and an
+// SMTP server presents the MX certificate after STARTTLS. Every check runs
+// against them through the production code paths (resolver.Client, the
+// default STARTTLS dialer); only the HTTP client is given a dialer, because
+// policies live on port 443.
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/internal/dnspeers"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/internal/fakesmtp"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/internal/testpki"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/starttls"
+)
+
+// Loopback addresses the MX names point at. Linux answers on all of 127/8.
+const (
+	mxIP      = "127.0.0.10" // PTR mx.good.test: confirms
+	mxIPBadRR = "127.0.0.11" // PTR nomatch.badptr.test: does not confirm
+)
+
+// mxNames are the MX hosts; the SMTP server's certificate must be valid for
+// all of them (MTA-STS, RFC 8461 4.2).
+var mxNames = []string{"mx.good.test", "mx.badtlsa.test", "mx.unsigned.test", "mx.badptr.test"}
+
+// mailServer is the SMTP server behind every MX name.
+type mailServer struct {
+	Port int
+	Cert *x509.Certificate // the leaf it presents after STARTTLS
+}
+
+// startMX starts the SMTP server the MX names point at.
+//
+// TODO(peers): replace the in-process fake with the real Postfix of
+// collector/internal/peers (peers.StartMail) once it exists. It must listen
+// on mxIP and mxIPBadRR (same port) and present a certificate issued by ca
+// for mxNames; the TLSA records are computed from what it presents, so
+// nothing else changes.
+func startMX(t *testing.T, ca *testpki.CA) mailServer {
+	cert := ca.Leaf(t, time.Time{}, time.Time{}, mxNames...)
+	srv := fakesmtp.Start(t, fakesmtp.Options{Cert: cert}, mxIP, mxIPBadRR)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cs, err := starttls.Dial(ctx, nil, mxIP, srv.Port, "probe.test")
+	if err != nil {
+		t.Fatalf("SMTP server on %s:%d: %v", mxIP, srv.Port, err)
+	}
+	return mailServer{Port: srv.Port, Cert: cs.PeerCertificates[0]}
+}
+
+// startPolicies serves each zone's MTA-STS policy over HTTPS on loopback and
+// returns a client that reaches it whatever host it asks for.
+func startPolicies(t *testing.T, ca *testpki.CA, policies map[string]string) *http.Client {
+	var names []string
+	for zone := range policies {
+		names = append(names, "mta-sts."+zone)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			zone := strings.TrimPrefix(strings.Split(r.Host, ":")[0], "mta-sts.")
+			p, ok := policies[zone]
+			if !ok || r.URL.Path != "/.well-known/mta-sts.txt" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprint(w, p)
+		}),
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{ca.Leaf(t, time.Time{}, time.Time{}, names...)}},
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	addr := ln.Addr().String()
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: ca.Pool()},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+		DisableKeepAlives: true,
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// zone-file helpers
+
+func txt(owner, s string) string {
+	var parts []string
+	for len(s) > 255 { // a character-string holds 255 octets (RFC 1035 3.3)
+		parts = append(parts, `"`+s[:255]+`"`)
+		s = s[255:]
+	}
+	parts = append(parts, `"`+s+`"`)
+	return fmt.Sprintf("%s TXT %s\n", owner, strings.Join(parts, " "))
+}
+
+// mailZone is a correct mail domain; faults edit its records.
+type mailZone struct {
+	name    string
+	signed  bool
+	records map[string]string // by role
+	extra   string
+	policy  string
+}
+
+func newMailZone(name string, port int, dkimKey, tlsa string) *mailZone {
+	return &mailZone{name: name, signed: true, records: map[string]string{
+		"mx":    "@ MX 10 mx.good.test.\n",
+		"spf":   txt("@", "v=spf1 mx -all"),
+		"dmarc": txt("_dmarc", "v=DMARC1; p=reject; rua=mailto:dmarc@"+name),
+		"dkim":  txt("s1._domainkey", "v=DKIM1; k=rsa; p="+dkimKey),
+		"sts":   txt("_mta-sts", "v=STSv1; id=20260101"),
+		"rpt":   txt("_smtp._tls", "v=TLSRPTv1; rua=mailto:tls@"+name),
+		"www":   "mta-sts A 127.0.0.1\n",
+	}, policy: "version: STSv1\nmode: enforce\nmx: mx.good.test\nmax_age: 604800\n"}
+}
+
+// ownMX gives the zone its own MX host at ip, with a TLSA record.
+func (z *mailZone) ownMX(ip string, port int, tlsa string) {
+	z.records["mx"] = fmt.Sprintf("@ MX 10 mx\nmx A %s\n_%d._tcp.mx TLSA %s\n", ip, port, tlsa)
+	z.policy = strings.Replace(z.policy, "mx: mx.good.test", "mx: mx."+z.name, 1)
+}
+
+func (z *mailZone) dns() dnspeers.Zone {
+	var b strings.Builder
+	for _, r := range z.records {
+		b.WriteString(r)
+	}
+	b.WriteString(z.extra)
+	return dnspeers.Zone{Name: z.name, Signed: z.signed, Records: b.String()}
+}
+
+func TestRealPeers(t *testing.T) {
+	dnspeers.Require(t)
+	t0 := time.Now()
+	ca := testpki.NewCA(t)
+	mail := startMX(t, ca)
+	tlsa := "3 1 1 " + testpki.SPKISHA256(mail.Cert)
+	port := mail.Port
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	dkimKey := base64.StdEncoding.EncodeToString(der)
+
+	zones := map[string]*mailZone{}
+	for _, n := range []string{"good.test", "lookups.test", "twodmarc.test", "revoked.test", "stsmx.test", "badtlsa.test", "badptr.test", "unsigned.test"} {
+		zones[n] = newMailZone(n, port, dkimKey, tlsa)
+	}
+	good := zones["good.test"]
+	good.ownMX(mxIP, port, tlsa)
+
+	// SPF: 11 includes, each a valid record: one DNS-querying term too many.
+	var inc []string
+	for i := 1; i <= 11; i++ {
+		inc = append(inc, fmt.Sprintf("include:i%d.lookups.test", i))
+		zones["lookups.test"].extra += txt(fmt.Sprintf("i%d", i), "v=spf1 ip4:"+mxIP+" -all")
+	}
+	zones["lookups.test"].records["spf"] = txt("@", "v=spf1 "+strings.Join(inc, " ")+" -all")
+	// DMARC: a second record at _dmarc.
+	zones["twodmarc.test"].extra = txt("_dmarc", "v=DMARC1; p=quarantine")
+	// DKIM: the selector's key is revoked.
+	zones["revoked.test"].records["dkim"] = txt("s1._domainkey", "v=DKIM1; k=rsa; p=")
+	// MTA-STS: the policy does not cover the MX host.
+	zones["stsmx.test"].policy = "version: STSv1\nmode: enforce\nmx: *.elsewhere.test\nmax_age: 604800\n"
+	// DANE: a TLSA record that matches another key.
+	zones["badtlsa.test"].ownMX(mxIP, port, "3 1 1 "+strings.Repeat("ab", 32))
+	// PTR: the MX address's PTR name does not resolve back to it.
+	zones["badptr.test"].ownMX(mxIPBadRR, port, tlsa)
+	zones["badptr.test"].extra = "nomatch A 127.0.0.99\n"
+	// DANE without DNSSEC: an unsigned zone publishing TLSA.
+	zones["unsigned.test"].signed = false
+	zones["unsigned.test"].ownMX(mxIP, port, tlsa)
+
+	dz := []dnspeers.Zone{
+		{Name: "127.in-addr.arpa", Records: "10.0.0 PTR mx.good.test.\n11.0.0 PTR nomatch.badptr.test.\n"},
+		{Name: "bl.test", Records: "99.0.0.127 A 127.0.0.2\n"},
+	}
+	policies := map[string]string{}
+	for n, z := range zones {
+		dz = append(dz, z.dns())
+		policies[n] = z.policy
+	}
+	tPeers := time.Now()
+	peers := dnspeers.Start(t, dz...)
+	t.Logf("timing: knot+unbound started in %v (SMTP, CA, keys before: %v)", time.Since(tPeers).Round(time.Millisecond), tPeers.Sub(t0).Round(time.Millisecond))
+
+	res, err := resolver.New(peers.Resolver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{
+		Resolver:   res,
+		HTTPClient: startPolicies(t, ca, policies),
+		RootCAs:    ca.Pool(),
+		EHLOName:   "probe.test",
+	}
+
+	for _, c := range []struct {
+		domain string
+		want   []string // check/code, sorted
+	}{
+		{"good.test", nil},
+		{"lookups.test", []string{"spf/spf_too_many_lookups"}},
+		{"twodmarc.test", []string{"dmarc/dmarc_multiple"}},
+		{"revoked.test", []string{"dkim/dkim_revoked"}},
+		{"stsmx.test", []string{"mta_sts/mtasts_mx_not_covered"}},
+		{"badtlsa.test", []string{"dane/dane_mismatch"}},
+		{"badptr.test", []string{"ptr/ptr_not_confirmed"}},
+		{"unsigned.test", []string{"dane/dane_tlsa_insecure"}},
+	} {
+		t.Run(c.domain, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			start := time.Now()
+			d := Domain{Name: c.domain, DKIMSelectors: []string{"s1"}, Checks: AllChecks(), DNSBLZones: []string{"bl.test"}, SMTPPort: port}
+			r := Run(ctx, d, opt)
+			t.Logf("timing: Run(%s) took %v", c.domain, time.Since(start).Round(time.Millisecond))
+			knownCodes(t, r)
+			got := codes(r)
+			if strings.Join(got, " ") != strings.Join(c.want, " ") {
+				for name, cr := range r.Checks {
+					for _, p := range cr.Problems {
+						t.Logf("%s: %s: %s", name, p.Code, p.Detail)
+					}
+					if cr.Error != "" {
+						t.Logf("%s: lookup error: %s", name, cr.Error)
+					}
+				}
+				t.Fatalf("codes %v, want %v", got, c.want)
+			}
+			wantSecure := c.domain != "unsigned.test"
+			if r.DNSSEC[c.domain] != wantSecure {
+				t.Errorf("DNSSEC %v, want %s secure=%v", r.DNSSEC, c.domain, wantSecure)
+			}
+			for _, name := range AllChecks() {
+				cr := r.Checks[name]
+				bad := strings.Join(c.want, " ")
+				if cr == nil || !cr.LookupSuccess || cr.Valid == strings.Contains(bad, name+"/") {
+					t.Errorf("%s: %+v", name, cr)
+				}
+			}
+			if c.domain == "good.test" {
+				lint(t, collector{results: []*Result{r}})
+				want := "# HELP mail_dnssec_secure 1 if answers for the zone came back DNSSEC-authenticated (AD bit from the validating resolver).\n" +
+					"# TYPE mail_dnssec_secure gauge\nmail_dnssec_secure{domain=\"good.test\",zone=\"good.test\"} 1\n"
+				if err := testutil.CollectAndCompare(collector{results: []*Result{r}}, strings.NewReader(want), "mail_dnssec_secure"); err != nil {
+					t.Error(err)
+				}
+				if r.SPFLookups != 1 || r.DMARCPolicy != "reject" || r.MTASTSMode != "enforce" || !r.DANE["mx.good.test"] ||
+					len(r.DKIMKeys) != 1 || r.DKIMKeys[0].Bits != 2048 || len(r.PTR) != 1 || !r.PTR[0].Valid {
+					t.Errorf("figures: %+v", r)
+				}
+			}
+		})
+	}
+	t.Logf("timing: whole test %v", time.Since(t0).Round(time.Millisecond))
+}
