@@ -87,6 +87,7 @@ type mailConfig struct {
 	keyPEM   []byte
 	ca       *CA
 	deadline time.Duration
+	pick     func(n int) ([]int, error) // tests: simulate a port taken meanwhile
 }
 
 // WithUsers adds logins (full addresses; a bare name gets "@example.test") with their
@@ -165,7 +166,7 @@ func StartMail(t testing.TB, opts ...MailOption) *Mail {
 	t.Helper()
 	requireOrSkip(t, requiredMailFS)
 	start := time.Now()
-	cfg := mailConfig{users: map[string]string{}, deadline: 20 * time.Second}
+	cfg := mailConfig{users: map[string]string{}, deadline: 20 * time.Second, pick: pickPorts}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -243,7 +244,7 @@ func startMailOnce(t testing.TB, cfg mailConfig) (m *Mail, err error) {
 	if err := m.writeUsers(); err != nil {
 		return m, fmt.Errorf("users: %w", err)
 	}
-	ports, err := pickPorts(len(PortNames) + 1)
+	ports, err := cfg.pick(len(PortNames) + 1)
 	if err != nil {
 		return m, err
 	}

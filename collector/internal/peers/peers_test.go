@@ -387,3 +387,41 @@ func readAll(t *testing.T, files ...string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestMailPortTaken gives the first attempt ports of which one is already taken, for
+// Dovecot and then for Postfix: StartMail must notice and start again on other ports.
+func TestMailPortTaken(t *testing.T) {
+	t.Parallel()
+	for _, victim := range []string{"imaps", "submission"} {
+		t.Run(victim, func(t *testing.T) {
+			ln, err := net.Listen("tcp4", "127.0.0.2:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			taken := ln.Addr().(*net.TCPAddr).Port
+			calls := 0
+			pick := func(n int) ([]int, error) {
+				calls++
+				ports, err := pickPorts(n)
+				if err == nil && calls == 1 {
+					for i, name := range PortNames {
+						if name == victim {
+							ports[i] = taken
+						}
+					}
+				}
+				return ports, err
+			}
+			m := StartMail(t, func(c *mailConfig) { c.pick = pick })
+			if calls != 2 {
+				t.Errorf("port picker called %d times, want 2", calls)
+			}
+			if m.Ports[victim] == taken {
+				t.Errorf("%s still on the taken port", victim)
+			}
+			c := dialRaw(t, m.Addr("smtp"), nil)
+			c.smtp("220")
+		})
+	}
+}

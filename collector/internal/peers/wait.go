@@ -107,6 +107,8 @@ func greet(ctx context.Context, addr, name string) error {
 		return err
 	}
 	defer conn.Close()
+	// Give up at once when start-up is abandoned, not after the read deadline.
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
 	_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
 	if kind.implicit {
 		// Readiness only: the caller may serve an expired or foreign certificate.
