@@ -41,7 +41,7 @@ func (c *domainCheck) interval() time.Duration { return c.cfg.Interval }
 // dnsChecks are the configured checks that dnscheck runs; autoconfig and
 // srv belong to discovery.
 func (c *domainCheck) dnsChecks() []string {
-	var out []string
+	out := []string{} // never nil: dnscheck reads nil as "the defaults"
 	for _, ch := range c.cfg.Checks {
 		if ch != "autoconfig" && ch != "srv" {
 			out = append(out, ch)

@@ -17,7 +17,13 @@ import (
 // one resolver of every check, instead of the system's, and tries each
 // address in turn.
 func ResolvingDialer(r Resolver) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (_ net.Conn, err error) {
+		// http.Transport dials on its own goroutine, out of Run's recover.
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("internal error: %v", p)
+			}
+		}()
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err

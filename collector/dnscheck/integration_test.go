@@ -1,8 +1,8 @@
 package dnscheck
 
 // The real-peer test: knot serves signed and unsigned zones, unbound
-// validates in front of it, an HTTPS server serves the MTA-STS policies and an
-// SMTP server presents the MX certificate after STARTTLS. Every check runs
+// validates in front of it, an HTTPS server serves the MTA-STS policies and
+// Postfix presents the MX certificate after STARTTLS. Every check runs
 // against them through the production code paths (resolver.Client, the
 // default STARTTLS dialer); only the HTTP client is given a dialer, because
 // policies live on port 443.
@@ -24,16 +24,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/internal/dnspeers"
-	"github.com/mail-exporter/mail_exporter/collector/dnscheck/internal/fakesmtp"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/internal/testpki"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/starttls"
-)
-
-// Loopback addresses the MX names point at. Linux answers on all of 127/8.
-const (
-	mxIP      = "127.0.0.10" // PTR mx.good.test: confirms
-	mxIPBadRR = "127.0.0.11" // PTR nomatch.badptr.test: does not confirm
+	"github.com/mail-exporter/mail_exporter/collector/internal/peers"
 )
 
 // mxNames are the MX hosts; the SMTP server's certificate must be valid for
@@ -42,35 +36,40 @@ var mxNames = []string{"mx.good.test", "mx.badtlsa.test", "mx.unsigned.test", "m
 
 // mailServer is the SMTP server behind every MX name.
 type mailServer struct {
-	Port int
-	Cert *x509.Certificate // the leaf it presents after STARTTLS
+	IP      string            // where the MX names point: its PTR confirms
+	OtherIP string            // the same server; its PTR does not confirm
+	Port    int               // the STARTTLS port, our smtp_port
+	Cert    *x509.Certificate // the leaf it presents after STARTTLS
 }
 
-// startMX starts the SMTP server the MX names point at.
-//
-// TODO(peers): replace the in-process fake with the real Postfix of
-// collector/internal/peers (peers.StartMail) once it exists. It must listen
-// on mxIP and mxIPBadRR (same port) and present a certificate issued by ca
-// for mxNames; the TLSA records are computed from what it presents, so
-// nothing else changes.
-func startMX(t *testing.T, ca *testpki.CA) mailServer {
-	cert := ca.Leaf(t, time.Time{}, time.Time{}, mxNames...)
-	srv := fakesmtp.Start(t, fakesmtp.Options{Cert: cert}, mxIP, mxIPBadRR)
+// startMX starts a real Postfix (with Dovecot, collector/internal/peers)
+// presenting a certificate from ca for every MX name. It listens on 127.0.0.2
+// and 127.0.0.1; the TLSA records are computed from what it presents.
+func startMX(t *testing.T, ca *peers.CA) mailServer {
+	certPEM, keyPEM, _ := ca.Issue(t, peers.CertOptions{DNSNames: mxNames})
+	mail := peers.StartMail(t, peers.WithCA(ca), peers.WithCert(certPEM, keyPEM))
+	s := mailServer{IP: mail.Host, OtherIP: "127.0.0.1", Port: mail.Ports["smtp"]}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cs, err := starttls.Dial(ctx, nil, mxIP, srv.Port, "probe.test")
+	cs, err := starttls.Dial(ctx, nil, s.IP, s.Port, "probe.test")
 	if err != nil {
-		t.Fatalf("SMTP server on %s:%d: %v", mxIP, srv.Port, err)
+		t.Fatalf("Postfix on %s:%d: %v", s.IP, s.Port, err)
 	}
-	return mailServer{Port: srv.Port, Cert: cs.PeerCertificates[0]}
+	s.Cert = cs.PeerCertificates[0]
+	return s
 }
 
 // startPolicies serves each zone's MTA-STS policy over HTTPS on loopback and
 // returns a client that reaches it whatever host it asks for.
-func startPolicies(t *testing.T, ca *testpki.CA, policies map[string]string) *http.Client {
+func startPolicies(t *testing.T, ca *peers.CA, policies map[string]string) *http.Client {
 	var names []string
 	for zone := range policies {
 		names = append(names, "mta-sts."+zone)
+	}
+	certPEM, keyPEM, _ := ca.Issue(t, peers.CertOptions{DNSNames: names})
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -87,7 +86,7 @@ func startPolicies(t *testing.T, ca *testpki.CA, policies map[string]string) *ht
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, p)
 		}),
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{ca.Leaf(t, time.Time{}, time.Time{}, names...)}},
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}},
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	done := make(chan struct{})
@@ -126,7 +125,7 @@ type mailZone struct {
 	policy  string
 }
 
-func newMailZone(name string, port int, dkimKey, tlsa string) *mailZone {
+func newMailZone(name, dkimKey string) *mailZone {
 	return &mailZone{name: name, signed: true, records: map[string]string{
 		"mx":    "@ MX 10 mx.good.test.\n",
 		"spf":   txt("@", "v=spf1 mx -all"),
@@ -156,10 +155,12 @@ func (z *mailZone) dns() dnspeers.Zone {
 func TestRealPeers(t *testing.T) {
 	dnspeers.Require(t)
 	t0 := time.Now()
-	ca := testpki.NewCA(t)
+	ca := peers.NewCA(t)
 	mail := startMX(t, ca)
+	tMail := time.Since(t0)
 	tlsa := "3 1 1 " + testpki.SPKISHA256(mail.Cert)
 	port := mail.Port
+	mxIP, mxIPBadRR := mail.IP, mail.OtherIP
 
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -170,7 +171,7 @@ func TestRealPeers(t *testing.T) {
 
 	zones := map[string]*mailZone{}
 	for _, n := range []string{"good.test", "lookups.test", "twodmarc.test", "revoked.test", "stsmx.test", "badtlsa.test", "badptr.test", "unsigned.test"} {
-		zones[n] = newMailZone(n, port, dkimKey, tlsa)
+		zones[n] = newMailZone(n, dkimKey)
 	}
 	good := zones["good.test"]
 	good.ownMX(mxIP, port, tlsa)
@@ -197,8 +198,12 @@ func TestRealPeers(t *testing.T) {
 	zones["unsigned.test"].signed = false
 	zones["unsigned.test"].ownMX(mxIP, port, tlsa)
 
+	rev := func(ip string) string { // "127.0.0.2" -> "2.0.0", relative to 127.in-addr.arpa
+		p := strings.Split(ip, ".")
+		return p[3] + "." + p[2] + "." + p[1]
+	}
 	dz := []dnspeers.Zone{
-		{Name: "127.in-addr.arpa", Records: "10.0.0 PTR mx.good.test.\n11.0.0 PTR nomatch.badptr.test.\n"},
+		{Name: "127.in-addr.arpa", Records: rev(mxIP) + " PTR mx.good.test.\n" + rev(mxIPBadRR) + " PTR nomatch.badptr.test.\n"},
 		{Name: "bl.test", Records: "99.0.0.127 A 127.0.0.2\n"},
 	}
 	policies := map[string]string{}
@@ -208,7 +213,7 @@ func TestRealPeers(t *testing.T) {
 	}
 	tPeers := time.Now()
 	peers := dnspeers.Start(t, dz...)
-	t.Logf("timing: knot+unbound started in %v (SMTP, CA, keys before: %v)", time.Since(tPeers).Round(time.Millisecond), tPeers.Sub(t0).Round(time.Millisecond))
+	t.Logf("timing: Postfix+Dovecot up in %v; knot+unbound up in %v", tMail.Round(time.Millisecond), time.Since(tPeers).Round(time.Millisecond))
 
 	res, err := resolver.New(peers.Resolver)
 	if err != nil {

@@ -141,7 +141,7 @@ smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
 smtpd_sasl_type = dovecot
-smtpd_sasl_path = {{.Dir}}/dovecot/run/auth-postfix
+smtpd_sasl_path = {{.AuthSocket}}
 smtpd_sasl_auth_enable = no
 smtpd_sasl_security_options = noanonymous
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
@@ -157,6 +157,9 @@ maximal_queue_lifetime = 1h
 bounce_queue_lifetime = 1h
 delay_warning_time = 0
 notify_classes =
+# A daemon that fails at start (say, Dovecot's auth socket went away) is retried after 1s,
+# not 60s.
+service_throttle_time = 1s
 `))
 
 var postfixMasterCf = template.Must(template.New("master.cf").Parse(`# Written by collector/internal/peers. chroot = n everywhere: Dovecot's auth socket is
@@ -209,6 +212,7 @@ type confData struct {
 	Ports                                             map[string]int
 	RelayPort                                         int
 	Hosts                                             []string
+	AuthSocket                                        string
 }
 
 func (m *Mail) confData() confData {
@@ -222,6 +226,7 @@ func (m *Mail) confData() confData {
 		Ports:      m.Ports,
 		RelayPort:  m.relayPort,
 		Hosts:      []string{"127.0.0.1", "127.0.0.2"},
+		AuthSocket: m.authSocket(),
 	}
 }
 

@@ -22,6 +22,21 @@
 // same port and asks Postfix to retry the deferred mail at once. This is synchronous,
 // unlike a Postfix or Dovecot reload.
 //
+// Pitfalls met while writing this (kept here so nobody meets them twice):
+//   - Postfix re-reads main.cf every 300 ms until its mtime is over a second old; freshly
+//     written configuration files are dated back a minute, or start-up costs ~2 s.
+//   - Postfix's inet_interfaces must name addresses that an interface has (127.0.0.2 is
+//     only routed, not assigned), so each smtpd listener in master.cf names its address.
+//   - Postfix's master logs start-up errors only to syslog (no /dev/log here): when it
+//     exits early, StartMail checks the ports itself and runs "postfix check" under
+//     script(1) to get the message into the failure.
+//   - smtpd with SASL connects to Dovecot's auth socket when it starts and, failing that,
+//     exits and gets throttled by master: Postfix starts only once that socket answers.
+//   - Dovecot delays logins after failures from an IP (anvil auth penalty, up to 15 s) and
+//     every test connects from 127.0.0.1: the penalty is disabled.
+//   - Dovecot takes ~1 s to stop after SIGTERM, Postfix a few ms; Stop waits for both, in
+//     parallel.
+//
 // No test traffic leaves the machine: Postfix has default_transport and relay_transport set
 // to error:, DNS support disabled and no peer name lookups; Dovecot has a fixed hostname.
 package peers

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -67,7 +68,6 @@ type Mail struct {
 	// StartupTime is how long StartMail took until every port answered its greeting.
 	StartupTime time.Duration
 
-	t         testing.TB
 	cfg       mailConfig
 	dovecot   *daemon
 	postfix   *daemon
@@ -117,7 +117,8 @@ func WithCA(ca *CA) MailOption {
 	return func(c *mailConfig) { c.ca = ca }
 }
 
-// WithStartTimeout changes how long StartMail waits for every port (default 20s).
+// WithStartTimeout changes how long StartMail may take, all attempts together (default
+// 20s).
 func WithStartTimeout(d time.Duration) MailOption {
 	return func(c *mailConfig) { c.deadline = d }
 }
@@ -182,9 +183,12 @@ func StartMail(t testing.TB, opts ...MailOption) *Mail {
 		}
 	}
 
+	// One deadline for all attempts together.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.deadline)
+	defer cancel()
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
-		m, err := startMailOnce(t, cfg)
+		m, err := startMailOnce(ctx, cfg)
 		if err == nil {
 			m.Password = password
 			m.StartupTime = time.Since(start)
@@ -212,7 +216,7 @@ func (e *portInUseError) Error() string { return "a port was taken meanwhile: " 
 
 // startMailOnce makes one attempt; on error everything it started is stopped and its
 // folder removed (the error carries the log tails).
-func startMailOnce(t testing.TB, cfg mailConfig) (m *Mail, err error) {
+func startMailOnce(ctx context.Context, cfg mailConfig) (m *Mail, err error) {
 	dir, err := os.MkdirTemp("/tmp", "mailpeers-")
 	if err != nil {
 		return nil, err
@@ -226,7 +230,6 @@ func startMailOnce(t testing.TB, cfg mailConfig) (m *Mail, err error) {
 		User:       DefaultUser,
 		ServerName: ServerName,
 		Dir:        dir,
-		t:          t,
 		cfg:        cfg,
 	}
 	m.MaildirOf = m.maildirOf
@@ -256,6 +259,9 @@ func startMailOnce(t testing.TB, cfg mailConfig) (m *Mail, err error) {
 	m.relayPort = ports[len(PortNames)]
 	m.relay, err = newTCPRelay(fmt.Sprintf("127.0.0.1:%d", m.relayPort),
 		fmt.Sprintf("127.0.0.1:%d", m.Ports["lmtp"]))
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return m, &portInUseError{detail: "LMTP relay: " + err.Error()}
+	}
 	if err != nil {
 		return m, fmt.Errorf("LMTP relay: %w", err)
 	}
@@ -271,14 +277,20 @@ func startMailOnce(t testing.TB, cfg mailConfig) (m *Mail, err error) {
 	if err != nil {
 		return m, err
 	}
+	// Postfix's smtpd connects to Dovecot's auth socket when it starts and, if that
+	// fails, exits; master then throttles the service for service_throttle_time.
+	if err := m.waitAuthSocket(ctx); err != nil {
+		if strings.Contains(m.readLogs(), "Address already in use") {
+			return m, &portInUseError{detail: err.Error()}
+		}
+		return m, err
+	}
 	m.postfix, err = startDaemon("postfix", filepath.Join(dir, "postfix.stderr"),
 		postfixMaster, "-c", m.path("postfix", "etc"), "-d")
 	if err != nil {
 		return m, err
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.deadline)
-	defer cancel()
 	if err := m.waitReady(ctx); err != nil {
 		if strings.Contains(m.readLogs(), "Address already in use") {
 			return m, &portInUseError{detail: err.Error()}
@@ -296,6 +308,28 @@ func startMailOnce(t testing.TB, cfg mailConfig) (m *Mail, err error) {
 		return m, err
 	}
 	return m, nil
+}
+
+// authSocket is Dovecot's SASL socket for Postfix.
+func (m *Mail) authSocket() string { return m.path("dovecot", "run", "auth-postfix") }
+
+// waitAuthSocket waits until Dovecot's auth socket accepts connections.
+func (m *Mail) waitAuthSocket(ctx context.Context) error {
+	var err error
+	for {
+		var c net.Conn
+		if c, err = net.DialTimeout("unix", m.authSocket(), time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-m.dovecot.done:
+			return fmt.Errorf("dovecot exited during start-up: %v", m.dovecot.err)
+		case <-ctx.Done():
+			return fmt.Errorf("dovecot's auth socket: %w (last: %v)", ctx.Err(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // postfixCheck runs "postfix check" on this configuration under script(1): Postfix

@@ -1,0 +1,109 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/fakes"
+	"github.com/mail-exporter/mail_exporter/collector/internal/peers"
+	"github.com/mail-exporter/mail_exporter/collector/probe"
+)
+
+// benchExporter builds an Exporter with n STARTTLS submission endpoints
+// (one per server, as the load test's farm has them), each holding the same
+// real stored result of a successful probe with login. No scheduler runs:
+// the checks are built and stored directly, so nothing probes meanwhile.
+func benchExporter(b *testing.B, n int) *Exporter {
+	b.Helper()
+	pki := fakes.NewPKI(b, peers.CertOptions{})
+	dir := b.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	pwFile := filepath.Join(dir, "password")
+	if err := os.WriteFile(caFile, pki.CA.PEM(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(pwFile, []byte(fakes.Password+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	port := fakes.SMTP(b, pki, false)
+
+	var y strings.Builder
+	fmt.Fprintf(&y, "global: {interval: 1m, timeout: 10s, ca_file: %s, ehlo_name: probe.example.test}\n", caFile)
+	fmt.Fprintf(&y, "credentials:\n  monitor: {username: %s, password_file: %s}\nservers:\n", fakes.User, pwFile)
+	for i := range n {
+		fmt.Fprintf(&y, "  - {name: mx%05d, host: 127.0.0.1, tls_server_name: %s, credential: monitor, labels: {site: bench},"+
+			" endpoints: [{name: submission, port: %d}]}\n", i, fakes.Name, 20000+i%40000)
+	}
+	cfg, err := config.Parse([]byte(y.String()), filepath.Join(dir, "targets.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := New(Options{Hostname: "probe.example.test"})
+	built, err := e.buildChecks(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// One real result, shared: stored results are immutable.
+	first := built[0].(*endpointCheck)
+	tg := first.target
+	ep := *tg.Endpoint
+	ep.Port = port
+	tg.Endpoint = &ep
+	r := probe.Run(context.Background(), tg)
+	if !r.Success {
+		b.Fatalf("probe of the fake server failed: %s: %s", r.Reason, r.Error)
+	}
+	e.checks = make(map[string]check, len(built))
+	for _, c := range built {
+		c.(*endpointCheck).last.Store(r)
+		e.checks[c.id()] = c
+	}
+	sort.Slice(built, func(i, j int) bool { return built[i].id() < built[j].id() })
+	e.cfg, e.list = cfg, built
+	return e
+}
+
+// BenchmarkCollect renders /metrics for 1k and 10k endpoints' stored
+// results through the same promhttp handler the exporter serves, as plain
+// text and gzipped (what Prometheus asks for). bytes/scrape is the body.
+//
+//	go test ./collector -run '^$' -bench BenchmarkCollect -benchmem
+func BenchmarkCollect(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			e := benchExporter(b, n)
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(e)
+			h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+			for _, enc := range []string{"identity", "gzip"} {
+				b.Run(enc, func(b *testing.B) {
+					var size int
+					b.ReportAllocs()
+					for b.Loop() {
+						req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+						req.Header.Set("Accept-Encoding", enc)
+						rec := httptest.NewRecorder()
+						h.ServeHTTP(rec, req)
+						if rec.Code != http.StatusOK {
+							b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+						}
+						size = rec.Body.Len()
+					}
+					b.ReportMetric(float64(size), "bytes/scrape")
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,149 @@
+package dash
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+)
+
+// endpointStatus is 1 (up) or 0 (down) per endpoint, carrying the probe's
+// result label (ok, timeout, certificate, …) so the tile says why.
+func endpointStatus(vars []string) string {
+	return sel("mail_probe_success", vars) +
+		" * ignoring(result) group_left(result) " +
+		sel("mail_probe_result_info", vars)
+}
+
+// endpointGrid is the green/red tile grid of endpoints; a tile links to the
+// server's detail dashboard.
+func endpointGrid(vars []string, legend string) *stat.PanelBuilder {
+	return statusStat("Endpoints",
+		"One tile per endpoint: UP when the last probe succeeded (connected, greeted, TLS up and verified, logged in). "+
+			"The text under the name is the probe's result: ok, or why it failed (dns, connect, timeout, greeting, "+
+			"starttls_unsupported, tls_handshake, certificate, auth, protocol).",
+		upDown, query("A", endpointStatus(vars), legend)).
+		DataLinks(linkToServer("__field.labels"))
+}
+
+// linkToServer links a tile or row to the server's detail dashboard; from
+// is "__field.labels" for series panels and "__data.fields" for tables.
+func linkToServer(from string) []linkBuilder {
+	return []linkBuilder{dashboard.NewDashboardLinkBuilder("Server detail: ${" + from + ".server}").
+		Type(dashboard.DashboardLinkTypeLink).
+		Url("/d/" + UIDServer + "?var-server=${" + from + ".server}&${datasource:queryparam}&${job:queryparam}&${__url_time_range}")}
+}
+
+func linkToDomain() []linkBuilder {
+	return []linkBuilder{dashboard.NewDashboardLinkBuilder("Domain detail: ${__data.fields.domain}").
+		Type(dashboard.DashboardLinkTypeLink).
+		Url("/d/" + UIDDomain + "?var-domain=${__data.fields.domain}&${datasource:queryparam}&${job:queryparam}&${__url_time_range}")}
+}
+
+// dnsPosture is one value per (domain, check) for the posture matrix:
+// 0 an error-severity problem, 1 warnings only, -1 the lookups failed,
+// 2 fine; the "dnssec" column is 2 when every zone of the domain validates
+// and 1 when one does not.
+func dnsPosture() string {
+	by := "max by (domain, check) "
+	return "" +
+		"(" + by + "(" + sel("mail_dns_problem_info", byDomain, `severity="error"`) + ") * 0)\n" +
+		"or (" + by + "(" + sel("mail_dns_problem_info", byDomain, `severity="warning"`) + ") * 0 + 1)\n" +
+		"or ((" + by + "(" + sel("mail_dns_lookup_success", byDomain) + ") == 0) - 1)\n" +
+		"or (" + by + "(" + sel("mail_dns_record_valid", byDomain) + ") * 2)\n" +
+		`or label_replace(min by (domain) (` + sel("mail_dnssec_secure", byDomain) + `) + 1, "check", "dnssec", "", "")`
+}
+
+var postureMap = valueMap(
+	mapping{"2", "OK", green},
+	mapping{"1", "WARN", orange},
+	mapping{"0", "ERROR", red},
+	mapping{"-1", "LOOKUP FAILED", purple},
+)
+
+func fleet() *dashboard.DashboardBuilder {
+	daysLeft := "(" + sel("mail_tls_cert_not_after_timestamp_seconds", byServer) + " - time()) / 86400"
+
+	certTable := tablePanel("Certificates by days left",
+		"The leaf certificate of each server host, soonest expiry first (the earliest of its endpoints). "+
+			"Red under 3 days, orange under 14.",
+		tableQuery("A", "min by (server, host) ("+daysLeft+")")).
+		WithTransformation(organize(hidden, map[string]string{"Value": "Days left"}, []string{"server", "host", "Value"})).
+		SortBy([]sortBuilder{common.NewTableSortByFieldStateBuilder().DisplayName("Days left").Desc(false)}).
+		OverrideByName("Days left", []dashboard.DynamicConfigValue{
+			prop("decimals", 1),
+			prop("thresholds", map[string]any{"mode": "absolute", "steps": []map[string]any{
+				{"value": nil, "color": red}, {"value": 3, "color": orange}, {"value": 14, "color": green}}}),
+			cellBackground(),
+		})
+
+	failingEndpoints := tablePanel("Endpoints failing now",
+		"Each endpoint whose last probe failed, and why (the result label of mail_probe_result_info).",
+		tableQuery("A", sel("mail_probe_result_info", byServer, `result!="ok"`))).
+		WithTransformation(organize(append([]string{"Value"}, endpointHidden...),
+			map[string]string{"result": "why"}, []string{"server", "endpoint", "host", "port", "result"})).
+		OverrideByName("why", []dashboard.DynamicConfigValue{prop("color", map[string]any{"mode": "fixed", "fixedColor": red}),
+			prop("custom.cellOptions", map[string]any{"type": "color-text"})}).
+		DataLinks(linkToServer("__data.fields"))
+
+	failingDNS := tablePanel("DNS errors now",
+		"Each error-severity problem of the domain checks (mail_dns_problem_info); the code list is in the README.",
+		tableQuery("A", sel("mail_dns_problem_info", byDomain, `severity="error"`))).
+		WithTransformation(organize(append([]string{"Value", "severity"}, hidden...),
+			map[string]string{"code": "why"}, []string{"domain", "check", "code"})).
+		OverrideByName("why", []dashboard.DynamicConfigValue{prop("color", map[string]any{"mode": "fixed", "fixedColor": red}),
+			prop("custom.cellOptions", map[string]any{"type": "color-text"})}).
+		DataLinks(linkToDomain())
+
+	failingRoundtrips := tablePanel("End-to-end failing now",
+		"Each roundtrip (submit a message, see it arrive over IMAP) whose last run failed, and at which step.",
+		tableQuery("A", sel("mail_roundtrip_result_info", none, `result!="ok"`))).
+		WithTransformation(organize(append([]string{"Value"}, hidden...),
+			map[string]string{"result": "why"}, []string{"roundtrip", "result"})).
+		OverrideByName("why", []dashboard.DynamicConfigValue{prop("color", map[string]any{"mode": "fixed", "fixedColor": red}),
+			prop("custom.cellOptions", map[string]any{"type": "color-text"})})
+
+	posture := tablePanel("DNS posture",
+		"Domain × check. OK; WARN: warning-severity problems only; ERROR: an error-severity problem "+
+			"(see \"DNS errors now\"); LOOKUP FAILED: SERVFAIL or timeout. The dnssec column is OK when every zone "+
+			"of the domain (and of its MX hosts) validates, WARN when one does not.",
+		tableQuery("A", dnsPosture())).
+		WithTransformation(matrix("domain", "check")).
+		Mappings(postureMap).
+		CellOptions(common.TableCellOptions{TableColoredBackgroundCellOptions: &common.TableColoredBackgroundCellOptions{
+			Type: common.TableCellDisplayModeColorBackground}}).
+		Align(common.FieldTextAlignmentCenter)
+
+	return newDashboard(UIDFleet, "Mail / Fleet overview",
+		"Every mail endpoint, certificate, domain and end-to-end check at a glance; made for a wall screen.").
+		Refresh("30s").
+		WithVariable(jobVar()).
+		WithVariable(serverVar(false)).
+		WithVariable(domainVar(false)).
+		WithPanel(numberStat("Endpoints down", "Endpoints whose last probe failed.", "none", steps(green, 1, red),
+			query("A", "count("+sel("mail_probe_success", byServer)+" == 0) or vector(0)", "")).Span(4).Height(4)).
+		WithPanel(numberStat("Endpoints up", "Endpoints whose last probe succeeded.", "none", steps(green),
+			query("A", "sum("+sel("mail_probe_success", byServer)+")", "")).Span(4).Height(4)).
+		WithPanel(numberStat("Certificates < 14 days", "Endpoints whose leaf certificate expires within 14 days (or has expired).",
+			"none", steps(green, 1, orange),
+			query("A", "count("+daysLeft+" < 14) or vector(0)", "")).Span(4).Height(4)).
+		WithPanel(numberStat("DNS checks failing", "Domain checks with an error-severity problem.", "none", steps(green, 1, red),
+			query("A", "count(count by (domain, check) ("+sel("mail_dns_problem_info", byDomain, `severity="error"`)+")) or vector(0)", "")).Span(4).Height(4)).
+		WithPanel(numberStat("DNSBL listings", "MX addresses listed on a DNS blocklist.", "none", steps(green, 1, red),
+			query("A", "sum("+sel("mail_dnsbl_listed", byDomain)+") or vector(0)", "")).Span(4).Height(4)).
+		WithPanel(numberStat("End-to-end failing", "Roundtrips whose last run failed.", "none", steps(green, 1, red),
+			query("A", "count("+sel("mail_roundtrip_success", none)+" == 0) or vector(0)", "")).Span(4).Height(4)).
+		WithPanel(endpointGrid(byServer, "{{server}} {{endpoint}} · {{result}}").Span(24).Height(9)).
+		WithPanel(failingEndpoints.Span(10).Height(8)).
+		WithPanel(failingDNS.Span(8).Height(8)).
+		WithPanel(failingRoundtrips.Span(6).Height(8)).
+		WithPanel(certTable.Span(8).Height(10)).
+		WithPanel(posture.Span(16).Height(10)).
+		WithRow(dashboard.NewRowBuilder("End-to-end delivery")).
+		WithPanel(statusStat("Delivery", "Last roundtrip per check: submitted over SMTP, then seen in the mailbox over IMAP.",
+			okFailed, query("A", sel("mail_roundtrip_success", none), "{{roundtrip}}")).Span(6).Height(8)).
+		WithPanel(numberStat("Last delivered", "Time since each roundtrip last succeeded.", "s", steps(green, 900, orange, 3600, red),
+			query("A", "time() - "+sel("mail_roundtrip_last_success_timestamp_seconds", none), "{{roundtrip}}")).Span(6).Height(8)).
+		WithPanel(timeSeries("Delivery time", "Submit accepted → message visible over IMAP, per roundtrip.", "s",
+			rangeQuery("A", sel("mail_roundtrip_duration_seconds", none), "{{roundtrip}}")).Span(12).Height(8))
+}
+

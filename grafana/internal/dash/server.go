@@ -1,0 +1,125 @@
+package dash
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+// Uptime ratios recorded by deploy/prometheus/rules.yml.
+const (
+	uptime1d  = "endpoint:mail_probe_success:avg_over_time_1d"
+	uptime7d  = "endpoint:mail_probe_success:avg_over_time_7d"
+	uptime30d = "endpoint:mail_probe_success:avg_over_time_30d"
+)
+
+var uptimeSteps = map[string]any{"mode": "absolute", "steps": []map[string]any{
+	{"value": nil, "color": red}, {"value": 0.99, "color": orange}, {"value": 0.999, "color": green}}}
+
+var daysSteps = map[string]any{"mode": "absolute", "steps": []map[string]any{
+	{"value": nil, "color": red}, {"value": 3, "color": orange}, {"value": 14, "color": green}}}
+
+func server() *dashboard.DashboardBuilder {
+	s := func(metric string, extra ...string) string { return sel(metric, byEndpoint, extra...) }
+
+	uptime := tablePanel("Uptime",
+		"Share of scrapes in which the endpoint's last probe had succeeded, over the last 24 hours, 7 and 30 days "+
+			"(recording rules endpoint:mail_probe_success:avg_over_time_*). Red under 99 %, orange under 99.9 %.",
+		tableQuery("A", s(uptime1d)), tableQuery("B", s(uptime7d)), tableQuery("C", s(uptime30d))).
+		WithTransformation(merge()).
+		WithTransformation(organize(append([]string{"server", "host", "port"}, endpointHidden...),
+			map[string]string{"Value #A": "24 h", "Value #B": "7 d", "Value #C": "30 d"},
+			[]string{"endpoint", "Value #A", "Value #B", "Value #C"})).
+		Unit("percentunit").Decimals(3).
+		OverrideByRegexp("^(24 h|7 d|30 d)$", []dashboard.DynamicConfigValue{prop("thresholds", uptimeSteps), cellBackground()})
+
+	tlsTable := tablePanel("TLS",
+		"Per endpoint: negotiated TLS version and cipher suite, whether the certificate verified, and days until the "+
+			"leaf certificate and the earliest certificate of the chain expire.",
+		tableQuery("A", s("mail_tls_version_info")),
+		tableQuery("B", s("mail_tls_cipher_info")),
+		tableQuery("C", s("mail_tls_cert_verified")),
+		tableQuery("D", "("+s("mail_tls_cert_not_after_timestamp_seconds")+" - time()) / 86400"),
+		tableQuery("E", "("+s("mail_tls_chain_not_after_timestamp_seconds")+" - time()) / 86400")).
+		WithTransformation(merge()).
+		WithTransformation(organize(append([]string{"server", "host", "Value #A", "Value #B"}, hidden...),
+			map[string]string{"Value #C": "verified", "Value #D": "leaf days left", "Value #E": "chain days left"},
+			[]string{"endpoint", "port", "tls", "protocol", "version", "cipher", "Value #C", "Value #D", "Value #E"})).
+		OverrideByName("verified", []dashboard.DynamicConfigValue{prop("mappings", validBad), cellBackground()}).
+		OverrideByRegexp("days left$", []dashboard.DynamicConfigValue{prop("decimals", 1), prop("thresholds", daysSteps), cellBackground()}).
+		OverrideByName("version", []dashboard.DynamicConfigValue{
+			prop("mappings", valueMap(mapping{"TLS 1.3", "TLS 1.3", green}, mapping{"TLS 1.2", "TLS 1.2", green},
+				mapping{"TLS 1.1", "TLS 1.1", red}, mapping{"TLS 1.0", "TLS 1.0", red})),
+			prop("custom.cellOptions", map[string]any{"type": "color-text"})})
+
+	certTable := tablePanel("Certificate",
+		"The leaf certificate each endpoint presented (also when it failed verification), its validity period, and "+
+			"why verification failed, if it did.",
+		tableQuery("A", s("mail_tls_cert_info")),
+		tableQuery("B", s("mail_tls_cert_not_before_timestamp_seconds")+" * 1000"),
+		tableQuery("C", s("mail_tls_cert_not_after_timestamp_seconds")+" * 1000"),
+		tableQuery("D", s("mail_tls_cert_verify_error_info"))).
+		WithTransformation(merge()).
+		WithTransformation(organize(append([]string{"server", "host", "port", "Value #A", "Value #D"}, endpointHidden...),
+			map[string]string{"Value #B": "not before", "Value #C": "not after", "error": "verify error"},
+			[]string{"endpoint", "subject", "dns_names", "issuer", "Value #B", "Value #C", "error", "serial", "fingerprint_sha256"})).
+		OverrideByRegexp("^not (before|after)$", []dashboard.DynamicConfigValue{prop("unit", "dateTimeAsIso")}).
+		OverrideByName("verify error", []dashboard.DynamicConfigValue{prop("color", map[string]any{"mode": "fixed", "fixedColor": red}),
+			prop("custom.cellOptions", map[string]any{"type": "color-text"})})
+
+	mechanisms := tablePanel("Login mechanisms offered",
+		"SASL mechanisms each endpoint offers (after STARTTLS where there is TLS).",
+		tableQuery("A", s("mail_auth_mechanism_offered"))).
+		WithTransformation(matrix("endpoint", "mechanism")).
+		Mappings(valueMap(mapping{"1", "✓", green})).
+		Align(common.FieldTextAlignmentCenter)
+
+	return newDashboard(UIDServer, "Mail / Server detail",
+		"One mail server: every endpoint's status, probe phases, TLS and certificate, login and uptime.").
+		WithVariable(jobVar()).
+		WithVariable(serverVar(true)).
+		WithVariable(endpointVar()).
+		WithPanel(endpointGrid(byEndpoint, "{{endpoint}} · {{result}}").Span(14).Height(6)).
+		WithPanel(uptime.Span(10).Height(6)).
+		WithPanel(timeline("Availability", "Probe result of each endpoint over time.", upDown,
+			rangeQuery("A", s("mail_probe_success"), "{{endpoint}}")).Span(24).Height(6)).
+		WithRow(dashboard.NewRowBuilder("Probe phases")).
+		WithPanel(timeSeries("Phases: $endpoint",
+			"How long each phase of the endpoint's probe took, stacked: the top of the stack is the whole probe. "+
+				"For STARTTLS endpoints tls_handshake and capabilities include both rounds.",
+			"s", rangeQuery("A", s("mail_probe_phase_duration_seconds"), "{{phase}}")).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
+			FillOpacity(60).
+			Repeat("endpoint").RepeatDirection(dashboard.PanelRepeatDirectionH).MaxPerRow(3).
+			Span(8).Height(8)).
+		WithPanel(timeSeries("Probe duration", "The whole probe of each endpoint, all phases together.", "s",
+			rangeQuery("A", s("mail_probe_duration_seconds"), "{{endpoint}}")).Span(24).Height(7)).
+		WithRow(dashboard.NewRowBuilder("TLS and certificates")).
+		WithPanel(tlsTable.Span(24).Height(7)).
+		WithPanel(certTable.Span(24).Height(7)).
+		WithPanel(timeSeries("Certificate expiry", "Days until each endpoint's leaf certificate expires.", "d",
+			rangeQuery("A", "("+s("mail_tls_cert_not_after_timestamp_seconds")+" - time()) / 86400", "{{endpoint}}")).
+			Thresholds(steps(red, 3, orange, 14, green)).
+			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
+			Span(12).Height(7)).
+		WithPanel(statusStat("STARTTLS offered", "starttls endpoints: whether the server offered STARTTLS/STLS.", yesNo,
+			query("A", s("mail_starttls_offered"), "{{endpoint}}")).Span(6).Height(7)).
+		WithPanel(statusStat("Login before TLS", "starttls endpoints: whether the server offered login before STARTTLS "+
+			"(passwords in the clear). Should be NO.", badIfTrue,
+			query("A", s("mail_plaintext_auth_offered"), "{{endpoint}}")).Span(6).Height(7)).
+		WithRow(dashboard.NewRowBuilder("Login")).
+		WithPanel(statusStat("Login", "Whether logging in with the configured credential succeeded, where a credential "+
+			"applies and the probe got that far.", okFailed,
+			query("A", s("mail_auth_success"), "{{endpoint}}")).Span(8).Height(6)).
+		WithPanel(timeline("Login over time", "Login result of each endpoint over time.", okFailed,
+			rangeQuery("A", s("mail_auth_success"), "{{endpoint}}")).Span(16).Height(6)).
+		WithPanel(mechanisms.Span(12).Height(6)).
+		WithPanel(timeSeries("Mailbox quota used",
+			"IMAP endpoints whose server offers QUOTA: the INBOX quota root's storage and message counts against their limits.",
+			"percentunit",
+			rangeQuery("A", s("mail_mailbox_quota_used_bytes")+" / "+s("mail_mailbox_quota_limit_bytes"), "{{endpoint}} storage"),
+			rangeQuery("B", s("mail_mailbox_quota_used_messages")+" / "+s("mail_mailbox_quota_limit_messages"), "{{endpoint}} messages")).
+			Min(0).Max(1).
+			Thresholds(steps(green, 0.8, orange, 0.95, red)).
+			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
+			Span(12).Height(6))
+}
