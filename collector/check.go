@@ -38,11 +38,7 @@ type check interface {
 type collectFunc func(ch chan<- prometheus.Metric)
 
 // buildChecks turns a configuration into checks.
-func (e *Exporter) buildChecks(cfg *config.Config) ([]check, error) {
-	env, err := e.newCheckEnv(cfg)
-	if err != nil {
-		return nil, err
-	}
+func (e *Exporter) buildChecks(cfg *config.Config, env *checkEnv) []check {
 	var out []check
 	descs := map[string]*probe.Descs{}
 	for _, srv := range cfg.Servers {
@@ -62,7 +58,7 @@ func (e *Exporter) buildChecks(cfg *config.Config) ([]check, error) {
 	for _, rt := range cfg.Roundtrips {
 		out = append(out, newRoundtripCheck(env, rt, rtDescs))
 	}
-	return out, nil
+	return out
 }
 
 // checkEnv is what every check of one configuration shares.

@@ -50,10 +50,11 @@ func benchExporter(b *testing.B, n int) *Exporter {
 		b.Fatal(err)
 	}
 	e := New(Options{Hostname: "probe.example.test"})
-	built, err := e.buildChecks(cfg)
+	env, err := e.newCheckEnv(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
+	built := e.buildChecks(cfg, env)
 
 	// One real result, shared: stored results are immutable.
 	first := built[0].(*endpointCheck)

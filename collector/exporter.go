@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,12 +37,16 @@ type Exporter struct {
 	sched *scheduler.Scheduler
 	self  *selfMetrics
 
-	reloadMu sync.Mutex // one reload at a time
+	reloadMu  sync.Mutex // one reload at a time
+	installMu sync.Mutex // one change of the running set at a time
 
-	mu     sync.RWMutex
-	cfg    *config.Config
-	checks map[string]check // by ID
-	list   []check          // sorted by ID, for stable output
+	mu         sync.RWMutex
+	cfg        *config.Config
+	env        *checkEnv
+	configured []check            // built from cfg
+	discovered map[string][]check // endpoints advertised by a domain, by domain check ID
+	checks     map[string]check   // running: configured + discovered, by ID
+	list       []check            // the same, sorted by ID, for stable output
 }
 
 // New creates an Exporter with no checks; call ApplyConfig or Reload.
@@ -59,10 +64,11 @@ func New(opts Options) *Exporter {
 		}
 	}
 	return &Exporter{
-		opts:   opts,
-		log:    opts.Logger,
-		self:   newSelfMetrics(),
-		checks: map[string]check{},
+		opts:       opts,
+		log:        opts.Logger,
+		self:       newSelfMetrics(),
+		checks:     map[string]check{},
+		discovered: map[string][]check{},
 	}
 }
 
@@ -115,40 +121,88 @@ func (e *Exporter) Reload(path string, opts ...config.Option) error {
 // ApplyConfig makes cfg the running configuration. Checks whose identity
 // and settings are unchanged keep their schedule and last result.
 func (e *Exporter) ApplyConfig(cfg *config.Config) error {
-	built, err := e.buildChecks(cfg)
+	env, err := e.newCheckEnv(cfg)
 	if err != nil {
 		return err
 	}
+	built := e.buildChecks(cfg, env)
+	e.installMu.Lock()
+	defer e.installMu.Unlock()
 	e.mu.Lock()
-	next := make(map[string]check, len(built))
-	for _, c := range built {
+	e.cfg, e.env, e.configured = cfg, env, built
+	// Discovered endpoints of domains that are gone, or no longer
+	// discover, go with them; the others stay until their domain runs.
+	for id := range e.discovered {
+		if d, ok := cfg.Domain(strings.TrimPrefix(id, "domain/")); !ok || !d.Discover {
+			delete(e.discovered, id)
+		}
+	}
+	e.mu.Unlock()
+	e.start(cfg.Global.Concurrency)
+	e.install()
+	return nil
+}
+
+// install merges the configured and the discovered checks into the running
+// set, reusing unchanged check instances (and so their last results), and
+// hands the set to the scheduler. Callers hold installMu.
+func (e *Exporter) install() {
+	e.mu.Lock()
+	next := make(map[string]check, len(e.configured))
+	owned := map[string]bool{}
+	add := func(c check, mine bool) {
+		if _, dup := next[c.id()]; dup {
+			return // configured first: an advertised server already configured is probed once
+		}
 		if old, ok := e.checks[c.id()]; ok && old.fingerprint() == c.fingerprint() {
 			c = old
 		}
 		next[c.id()] = c
+		owned[c.id()] = mine
+	}
+	for _, c := range e.configured {
+		add(c, e.opts.Shard.Owns(c.id()))
+	}
+	// Discovered endpoints run on the shard that owns their domain: only
+	// that shard knows them.
+	for _, cs := range e.discovered {
+		for _, c := range cs {
+			add(c, true)
+		}
 	}
 	list := make([]check, 0, len(next))
 	for _, c := range next {
 		list = append(list, c)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].id() < list[j].id() })
-	e.cfg, e.checks, e.list = cfg, next, list
+	e.checks, e.list = next, list
 	e.mu.Unlock()
 
-	e.start(cfg.Global.Concurrency)
 	jobs := make([]scheduler.Job, 0, len(list))
 	for _, c := range list {
-		if !e.opts.Shard.Owns(c.id()) {
+		if !owned[c.id()] {
 			continue
 		}
-		c := c
 		jobs = append(jobs, scheduler.Job{
 			ID: c.id(), Fingerprint: c.fingerprint(), Kind: c.kind(), Interval: c.interval(),
 			Run: func(ctx context.Context) { e.runScheduled(ctx, c) },
 		})
 	}
 	e.sched.Update(jobs)
-	return nil
+}
+
+// setDiscovered replaces the endpoint checks discovered for one domain.
+func (e *Exporter) setDiscovered(domainID string, cs []check) {
+	e.installMu.Lock()
+	defer e.installMu.Unlock()
+	e.mu.Lock()
+	if _, ok := e.checks[domainID]; !ok {
+		e.mu.Unlock()
+		return // the domain was removed meanwhile
+	}
+	e.discovered[domainID] = cs
+	e.mu.Unlock()
+	e.install()
 }
 
 // runScheduled runs one check for the schedule and counts its outcome.

@@ -277,3 +277,31 @@ func TestShardsCoverEveryCheckOnce(t *testing.T) {
 		t.Errorf("4→5 shards moved %d of %d checks", moved, len(ids))
 	}
 }
+
+// seriesValue returns the value of the one series of name whose labels
+// contain match (in text form, e.g. `zone="x"`).
+func seriesValue(t *testing.T, c prometheus.Collector, name, match string) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			if strings.Contains(strings.Join(ls, ","), match) {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no %s{%s}", name, match)
+	return 0
+}

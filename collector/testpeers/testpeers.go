@@ -1,0 +1,22 @@
+// Package testpeers makes the real-server test harness (Dovecot + Postfix
+// on loopback, collector/internal/peers) usable from tests outside
+// collector/, such as the end-to-end tests of cmd/mail_exporter.
+package testpeers
+
+import "github.com/mail-exporter/mail_exporter/collector/internal/peers"
+
+type (
+	Mail        = peers.Mail
+	MailOption  = peers.MailOption
+	CA          = peers.CA
+	CertOptions = peers.CertOptions
+)
+
+var (
+	StartMail = peers.StartMail
+	WithQuota = peers.WithQuota
+	WithUsers = peers.WithUsers
+	WithCert  = peers.WithCert
+	WithCA    = peers.WithCA
+	NewCA     = peers.NewCA
+)
