@@ -36,11 +36,11 @@ const (
 type farmInfo struct {
 	PID       int    `json:"pid"`
 	CAFile    string `json:"ca_file"`
-	StartTLS  []int  `json:"starttls_ports"`  // SMTP submission, STARTTLS, AUTH PLAIN after TLS
-	Implicit  []int  `json:"implicit_ports"`  // SMTP submissions, implicit TLS
-	Delayed   int    `json:"delayed_port"`    // STARTTLS, greeting delayed by Delay
-	DelayNano int64  `json:"delay_ns"`        // the delayed listener's greeting delay
-	Started   string `json:"started"`         // RFC 3339
+	StartTLS  []int  `json:"starttls_ports"` // SMTP submission, STARTTLS, AUTH PLAIN after TLS
+	Implicit  []int  `json:"implicit_ports"` // SMTP submissions, implicit TLS
+	Delayed   int    `json:"delayed_port"`   // STARTTLS, greeting delayed by Delay
+	DelayNano int64  `json:"delay_ns"`       // the delayed listener's greeting delay
+	Started   string `json:"started"`        // RFC 3339
 }
 
 func readFarmInfo(path string) (*farmInfo, error) {

@@ -19,27 +19,27 @@ import (
 )
 
 type loadOpts struct {
-	exporter, blackbox  string
-	sizes               []int
-	interval, timeout   time.Duration
-	warmup, duration    time.Duration
-	baseWarmup          time.Duration
-	baseDuration        time.Duration
-	scrapeEvery         time.Duration
-	concurrency         int
-	implicitShare       float64
-	greetingDelay       time.Duration
-	delayedInterval     time.Duration
-	runs                int
-	workdir             string
-	keep, floor, bbOn   bool
-	jsonOut             string
-	exporterArgs        string
-	self                string
-	farm                *farmInfo
-	farmChild           *child
-	selfPID, farmPID    int
-	stopping            chan os.Signal
+	exporter, blackbox string
+	sizes              []int
+	interval, timeout  time.Duration
+	warmup, duration   time.Duration
+	baseWarmup         time.Duration
+	baseDuration       time.Duration
+	scrapeEvery        time.Duration
+	concurrency        int
+	implicitShare      float64
+	greetingDelay      time.Duration
+	delayedInterval    time.Duration
+	runs               int
+	workdir            string
+	keep, floor, bbOn  bool
+	jsonOut            string
+	exporterArgs       string
+	self               string
+	farm               *farmInfo
+	farmChild          *child
+	selfPID, farmPID   int
+	stopping           chan os.Signal
 }
 
 // exporterResult is one measurement of mail_exporter at one size.
@@ -260,7 +260,7 @@ func (o *loadOpts) startFarm() error {
 func (o *loadOpts) writeTargets(path string, n int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global:\n  interval: %s\n  timeout: %s\n  concurrency: %d\n  ehlo_name: %s\n  ca_file: %s\n",
-		o.interval, o.timeout, o.concurrency, ehloName, o.farm.CAFile)
+		o.interval, min(o.timeout, o.interval/2), o.concurrency, ehloName, o.farm.CAFile)
 	fmt.Fprintf(&b, "credentials:\n  monitor: {username: %s, password_file: %s}\nservers:\n",
 		farmUser, filepath.Join(o.workdir, "password"))
 	nImpl := int(math.Round(float64(n) * o.implicitShare))
@@ -283,9 +283,9 @@ func (o *loadOpts) writeTargets(path string, n int) error {
 
 // cpuSnap is the CPU time of our processes and of the whole machine.
 type cpuSnap struct {
-	at                  time.Time
-	target, farm, self  float64
-	machineBusy         float64 // seconds of all cores
+	at                 time.Time
+	target, farm, self float64
+	machineBusy        float64 // seconds of all cores
 }
 
 func (o *loadOpts) snap(pid int) cpuSnap {

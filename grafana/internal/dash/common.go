@@ -205,7 +205,9 @@ func colorByThresholds() cog.Builder[dashboard.FieldColor] {
 }
 
 // prop is a field-config override property.
-func prop(id string, v any) dashboard.DynamicConfigValue { return dashboard.DynamicConfigValue{Id: id, Value: v} }
+func prop(id string, v any) dashboard.DynamicConfigValue {
+	return dashboard.DynamicConfigValue{Id: id, Value: v}
+}
 
 func cellBackground() dashboard.DynamicConfigValue {
 	return prop("custom.cellOptions", map[string]any{"type": "color-background"})

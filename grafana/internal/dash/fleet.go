@@ -61,11 +61,13 @@ var postureMap = valueMap(
 )
 
 func fleet() *dashboard.DashboardBuilder {
-	daysLeft := "(" + sel("mail_tls_cert_not_after_timestamp_seconds", byServer) + " - time()) / 86400"
+	// The chain's earliest expiry: usually the leaf, but an expiring
+	// intermediate breaks clients as surely. MailCertificateExpiring uses it too.
+	daysLeft := "(" + sel("mail_tls_chain_not_after_timestamp_seconds", byServer) + " - time()) / 86400"
 
 	certTable := tablePanel("Certificates by days left",
-		"The leaf certificate of each server host, soonest expiry first (the earliest of its endpoints). "+
-			"Red under 3 days, orange under 14.",
+		"Days until the certificate chain each server host presents expires (its earliest certificate, usually the "+
+			"leaf; the earliest of the host's endpoints), soonest first. Red under 3 days, orange under 14.",
 		tableQuery("A", "min by (server, host) ("+daysLeft+")")).
 		WithTransformation(organize(hidden, map[string]string{"Value": "Days left"}, []string{"server", "host", "Value"})).
 		SortBy([]sortBuilder{common.NewTableSortByFieldStateBuilder().DisplayName("Days left").Desc(false)}).
@@ -123,7 +125,7 @@ func fleet() *dashboard.DashboardBuilder {
 			query("A", "count("+sel("mail_probe_success", byServer)+" == 0) or vector(0)", "")).Span(4).Height(4)).
 		WithPanel(numberStat("Endpoints up", "Endpoints whose last probe succeeded.", "none", steps(green),
 			query("A", "sum("+sel("mail_probe_success", byServer)+")", "")).Span(4).Height(4)).
-		WithPanel(numberStat("Certificates < 14 days", "Endpoints whose leaf certificate expires within 14 days (or has expired).",
+		WithPanel(numberStat("Certificates < 14 days", "Endpoints whose certificate chain expires within 14 days (or has expired).",
 			"none", steps(green, 1, orange),
 			query("A", "count("+daysLeft+" < 14) or vector(0)", "")).Span(4).Height(4)).
 		WithPanel(numberStat("DNS checks failing", "Domain checks with an error-severity problem.", "none", steps(green, 1, red),
@@ -144,6 +146,14 @@ func fleet() *dashboard.DashboardBuilder {
 		WithPanel(numberStat("Last delivered", "Time since each roundtrip last succeeded.", "s", steps(green, 900, orange, 3600, red),
 			query("A", "time() - "+sel("mail_roundtrip_last_success_timestamp_seconds", none), "{{roundtrip}}")).Span(6).Height(8)).
 		WithPanel(timeSeries("Delivery time", "Submit accepted → message visible over IMAP, per roundtrip.", "s",
-			rangeQuery("A", sel("mail_roundtrip_duration_seconds", none), "{{roundtrip}}")).Span(12).Height(8))
+			rangeQuery("A", sel("mail_roundtrip_duration_seconds", none), "{{roundtrip}}")).Span(12).Height(8)).
+		WithRow(dashboard.NewRowBuilder("Uptime")).
+		WithPanel(uptimeTable("Uptime by server",
+			"Mean of each server's endpoint uptimes over 24 hours, 7 and 30 days (recording rules "+
+				"server:mail_probe_success:avg_over_time_*).",
+			"server", "server:mail_probe_success:avg_over_time_", byServer).Span(12).Height(8)).
+		WithPanel(uptimeTable("End-to-end success",
+			"Share of successful roundtrips over 24 hours, 7 and 30 days (recording rules "+
+				"roundtrip:mail_roundtrip_success:avg_over_time_*).",
+			"roundtrip", "roundtrip:mail_roundtrip_success:avg_over_time_", none).Span(12).Height(8))
 }
-

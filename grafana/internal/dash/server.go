@@ -3,13 +3,7 @@ package dash
 import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
-)
-
-// Uptime ratios recorded by deploy/prometheus/rules.yml.
-const (
-	uptime1d  = "endpoint:mail_probe_success:avg_over_time_1d"
-	uptime7d  = "endpoint:mail_probe_success:avg_over_time_7d"
-	uptime30d = "endpoint:mail_probe_success:avg_over_time_30d"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
 )
 
 var uptimeSteps = map[string]any{"mode": "absolute", "steps": []map[string]any{
@@ -18,19 +12,33 @@ var uptimeSteps = map[string]any{"mode": "absolute", "steps": []map[string]any{
 var daysSteps = map[string]any{"mode": "absolute", "steps": []map[string]any{
 	{"value": nil, "color": red}, {"value": 3, "color": orange}, {"value": 14, "color": green}}}
 
+// uptimeTable shows the recorded uptime ratios <prefix>1d, 7d and 30d
+// (deploy/prometheus/rules.yml), one row per value of key.
+func uptimeTable(title, description, key, prefix string, vars []string) *table.PanelBuilder {
+	exclude := []string{}
+	for _, l := range []string{"server", "host", "endpoint", "protocol", "port", "tls"} {
+		if l != key {
+			exclude = append(exclude, l)
+		}
+	}
+	return tablePanel(title, description,
+		tableQuery("A", sel(prefix+"1d", vars)), tableQuery("B", sel(prefix+"7d", vars)), tableQuery("C", sel(prefix+"30d", vars))).
+		WithTransformation(merge()).
+		WithTransformation(organize(append(exclude, hidden...),
+			map[string]string{"Value #A": "24 h", "Value #B": "7 d", "Value #C": "30 d"},
+			[]string{key, "Value #A", "Value #B", "Value #C"})).
+		Unit("percentunit").Decimals(3).
+		SortBy([]sortBuilder{common.NewTableSortByFieldStateBuilder().DisplayName("24 h").Desc(false)}).
+		OverrideByRegexp("^(24 h|7 d|30 d)$", []dashboard.DynamicConfigValue{prop("thresholds", uptimeSteps), cellBackground()})
+}
+
 func server() *dashboard.DashboardBuilder {
 	s := func(metric string, extra ...string) string { return sel(metric, byEndpoint, extra...) }
 
-	uptime := tablePanel("Uptime",
+	uptime := uptimeTable("Uptime",
 		"Share of scrapes in which the endpoint's last probe had succeeded, over the last 24 hours, 7 and 30 days "+
 			"(recording rules endpoint:mail_probe_success:avg_over_time_*). Red under 99 %, orange under 99.9 %.",
-		tableQuery("A", s(uptime1d)), tableQuery("B", s(uptime7d)), tableQuery("C", s(uptime30d))).
-		WithTransformation(merge()).
-		WithTransformation(organize(append([]string{"server", "host", "port"}, endpointHidden...),
-			map[string]string{"Value #A": "24 h", "Value #B": "7 d", "Value #C": "30 d"},
-			[]string{"endpoint", "Value #A", "Value #B", "Value #C"})).
-		Unit("percentunit").Decimals(3).
-		OverrideByRegexp("^(24 h|7 d|30 d)$", []dashboard.DynamicConfigValue{prop("thresholds", uptimeSteps), cellBackground()})
+		"endpoint", "endpoint:mail_probe_success:avg_over_time_", byEndpoint)
 
 	tlsTable := tablePanel("TLS",
 		"Per endpoint: negotiated TLS version and cipher suite, whether the certificate verified, and days until the "+
