@@ -11,6 +11,7 @@
 # the build context (.dockerignore): pass the version facts as build args, which
 # `.ci/build --docker-args` prints; without them the binary says "dev".
 
+# GO_VERSION is the Go toolchain of the build stage: go.mod's go directive (tested).
 ARG GO_VERSION=1.26.8
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build

@@ -72,6 +72,10 @@ func runFarm(args []string) int {
 		return 2
 	}
 
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "farm:", err)
+		return 1
+	}
 	tlsCfg, caPEM, err := farmPKI()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "farm:", err)

@@ -310,6 +310,7 @@ func tablePanel(title, description string, qs ...*prometheus.DataqueryBuilder) *
 		Description(description).
 		Datasource(dsRef).
 		CellHeight(common.TableCellHeightSm).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{}).CountRows(false)).
 		Filterable(true)
 	for _, q := range qs {
 		t.WithTarget(q)
