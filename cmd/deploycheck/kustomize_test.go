@@ -298,9 +298,18 @@ func checkWorkload(t *testing.T, r *rendered, replicas int) {
 	if len(sm.Spec.Endpoints) == 0 {
 		t.Errorf("%s: ServiceMonitor has no endpoints", r.dir)
 	}
+	job := svc.Name // the operator's default job name
+	if sm.Spec.JobLabel != "" {
+		job = svc.Labels[sm.Spec.JobLabel]
+	}
+	for _, want := range ruleJobs(t) {
+		if job != want {
+			t.Errorf("%s: the ServiceMonitor's series get job=%q, the rules in %s expect job=%q", r.dir, job, rulesDir, want)
+		}
+	}
 	for _, ep := range sm.Spec.Endpoints {
-		if ep.Port == nil || !svcPorts[*ep.Port] {
-			t.Errorf("%s: ServiceMonitor endpoint port %v is not a Service port", r.dir, ep.Port)
+		if !svcPorts[ep.Port] {
+			t.Errorf("%s: ServiceMonitor endpoint port %q is not a Service port", r.dir, ep.Port)
 		}
 	}
 
@@ -378,6 +387,27 @@ func checkWorkload(t *testing.T, r *rendered, replicas int) {
 		}
 	}
 	configCheck(t, dockerBuild(t), config, r.dir+" ConfigMap targets.yaml")
+}
+
+// ruleJobs returns the job names the rules select on (job="...").
+func ruleJobs(t *testing.T) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	var out []string
+	re := regexp.MustCompile(`\bjob\s*=\s*"([^"]+)"`)
+	for _, f := range ruleFiles {
+		b, err := os.ReadFile(repoPath(f))
+		if err != nil {
+			continue // ruleGroups reports it
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				out = append(out, m[1])
+			}
+		}
+	}
+	return out
 }
 
 // ruleGroups decodes Prometheus rule groups strictly into the operator's types.

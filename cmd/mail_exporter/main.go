@@ -35,6 +35,7 @@ func run(args []string) int {
 		shardIndex:  serve.Flag("shard.index", "This replica's shard, 0 to shard.count-1; a StatefulSet pod name such as mail-exporter-2 is accepted.").Default("0").String(),
 	}
 	sf.web = kingpinflag.AddFlags(serve, ":"+defaultPort)
+	check, cf := addCheckCommand(app)
 
 	cmd, err := app.Parse(args)
 	if err != nil {
@@ -44,6 +45,8 @@ func run(args []string) int {
 	switch cmd {
 	case serve.FullCommand():
 		return runServe(sf)
+	case check.FullCommand():
+		return runCheck(cf, os.Stdout, os.Stderr)
 	}
 	return 2
 }

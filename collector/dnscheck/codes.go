@@ -111,7 +111,47 @@ var Codes = []CodeInfo{
 	{"dnsbl_listed", CheckDNSBL, SeverityError, "An MX address is listed (an A record in 127.0.0.0/8).", "RFC 5782 2.1", dnsbl.ErrListed},
 	{"dnsbl_refused", CheckDNSBL, SeverityWarning, "The list answered 127.255.255.x (query refused: public resolver or over quota); a lookup failure, not a listing.", "RFC 5782 2.1", dnsbl.ErrRefused},
 	{"dnsbl_bad_answer", CheckDNSBL, SeverityWarning, "The list answered an address outside 127.0.0.0/8; a lookup failure, not a listing.", "RFC 5782 2.1", dnsbl.ErrBadAnswer},
+
+	// Discovery (`discover: true`, package collector/discover): what the domain
+	// advertises to mail clients. Every advertised endpoint is probed without
+	// a login, by the name it is advertised under.
+	{"srv_missing", CheckSRV, SeverityWarning, "No SRV record for any of `_submission`, `_submissions`, `_imap`, `_imaps`, `_pop3`, `_pop3s` (`._tcp.<domain>`): clients cannot locate the servers from DNS.", "RFC 6186 3, RFC 8314 5.1", errDiscovery},
+	{"srv_invalid", CheckSRV, SeverityError, `An SRV record is unusable: port 0 on a real target, or a "." target (service not offered) mixed with other records.`, "RFC 2782, RFC 6186 3.4", errDiscovery},
+	{"srv_host_unresolvable", CheckSRV, SeverityError, "A preferred SRV target has no A or AAAA record.", "RFC 2782", errDiscovery},
+	{"srv_port_closed", CheckSRV, SeverityError, "A preferred SRV target does not answer on the advertised port (refused, or silent until the timeout).", "RFC 6186 3", errDiscovery},
+	{"srv_protocol_error", CheckSRV, SeverityError, "A preferred SRV target answers, but not with the service's protocol (wrong greeting, protocol error).", "RFC 6186 3", errDiscovery},
+	{"srv_security_mismatch", CheckSRV, SeverityError, "The port speaks the other kind of TLS: implicit TLS where `_imap`/`_pop3`/`_submission` promise plaintext with STARTTLS, or plaintext where `_imaps`/`_pop3s`/`_submissions` promise implicit TLS.", "RFC 6186 4, RFC 8314 5.1", errDiscovery},
+	{"srv_tls_failed", CheckSRV, SeverityError, "TLS does not come up on the advertised port, in the advertised mode or the other.", "RFC 8314 5.2", errDiscovery},
+	{"srv_certificate", CheckSRV, SeverityError, "The certificate is not valid for the SRV target name (or untrusted, or expired).", "RFC 6186 4, RFC 8314 5.3", errDiscovery},
+	{"srv_plaintext", CheckSRV, SeverityError, "An `_imap`, `_pop3` or `_submission` target does not offer STARTTLS: clients would log in in the clear.", "RFC 8314 4.1, 5.2", errDiscovery},
+	{"srv_autoconfig_mismatch", CheckSRV, SeverityWarning, `SRV and the autoconfig file advertise different servers for a protocol (no host and port in common), or SRV says "not offered" where autoconfig offers it.`, "RFC 6186 3", errDiscovery},
+
+	{"autoconfig_missing", CheckAutoconfig, SeverityWarning, "No autoconfig file at `https://autoconfig.<domain>/mail/config-v1.1.xml` nor at `https://<domain>/.well-known/autoconfig/mail/config-v1.1.xml`.", "draft-ietf-mailmaint-autoconfig (config retrieval)", errDiscovery},
+	{"autoconfig_fetch_failed", CheckAutoconfig, SeverityError, "`autoconfig.<domain>` answers but does not serve the file: TLS or certificate failure, HTTP status other than 200 (404 and 410 mean missing), a redirect to another host, a timeout, or more than 256 KiB.", "draft-ietf-mailmaint-autoconfig (config retrieval)", errDiscovery},
+	{"autoconfig_syntax", CheckAutoconfig, SeverityError, "The file is not a clientConfig document: malformed XML, another root element, or an imap/pop3/smtp server without one valid hostname, port and socketType.", "draft-ietf-mailmaint-autoconfig (data format)", errDiscovery},
+	{"autoconfig_host_unresolvable", CheckAutoconfig, SeverityError, "An advertised hostname has no A or AAAA record.", "draft-ietf-mailmaint-autoconfig (hostname)", errDiscovery},
+	{"autoconfig_port_closed", CheckAutoconfig, SeverityError, "An advertised server does not answer on its port (refused, or silent until the timeout).", "draft-ietf-mailmaint-autoconfig (port)", errDiscovery},
+	{"autoconfig_protocol_error", CheckAutoconfig, SeverityError, "An advertised server answers, but not with the advertised protocol (wrong greeting, protocol error).", "draft-ietf-mailmaint-autoconfig (type)", errDiscovery},
+	{"autoconfig_security_mismatch", CheckAutoconfig, SeverityError, "socketType does not match what the port speaks: SSL on a plaintext/STARTTLS port, STARTTLS or plain on an implicit-TLS port, or STARTTLS where the server does not offer it.", "RFC 8314 3, draft-ietf-mailmaint-autoconfig (socketType)", errDiscovery},
+	{"autoconfig_tls_failed", CheckAutoconfig, SeverityError, "TLS does not come up on the advertised port, in the advertised mode or the other.", "RFC 8314 5.2", errDiscovery},
+	{"autoconfig_certificate", CheckAutoconfig, SeverityError, "The certificate is not valid for the advertised hostname (or untrusted, or expired).", "RFC 8314 5.3, draft-ietf-mailmaint-autoconfig (TLS validation)", errDiscovery},
+	{"autoconfig_plaintext", CheckAutoconfig, SeverityError, "socketType plain with password-cleartext (an absent authentication element is taken as such): clients are told to send the password in the clear.", "RFC 8314 4.1, draft-ietf-mailmaint-autoconfig (socketType)", errDiscovery},
+	{"autoconfig_unencrypted", CheckAutoconfig, SeverityWarning, "socketType plain with a login that hides the password (password-encrypted, OAuth2, ...): the mail itself travels unencrypted.", "RFC 8314 4.1", errDiscovery},
+	{"autoconfig_srv_mismatch", CheckAutoconfig, SeverityWarning, `The autoconfig file and SRV advertise different servers for a protocol (no host and port in common), or SRV says "not offered" where autoconfig offers it.`, "RFC 6186 3, draft-ietf-mailmaint-autoconfig", errDiscovery},
 }
+
+// Checks of package discover (`discover: true`). It imports this package, so
+// it names its findings by code (Problem) rather than through a sentinel of a
+// check package; errDiscovery only marks their rows.
+const (
+	CheckSRV        = "srv"
+	CheckAutoconfig = "autoconfig"
+)
+
+// DiscoveryChecks lists the checks of package discover.
+func DiscoveryChecks() []string { return []string{CheckSRV, CheckAutoconfig} }
+
+var errDiscovery = errors.New("finding of package discover")
 
 // problem turns a finding of check into a Problem through the Codes table.
 func problem(check string, err error) Problem {

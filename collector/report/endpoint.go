@@ -85,7 +85,7 @@ func phaseText(r *probe.Result) string {
 		b = append(b, string(p.Phase)+" "+ms(p.Duration))
 	}
 	b = append(b, "total "+ms(r.Duration))
-	return strings.Join(b, " ")
+	return strings.Join(b, ", ")
 }
 
 func ms(d time.Duration) string {

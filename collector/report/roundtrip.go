@@ -1,0 +1,29 @@
+package report
+
+import (
+	"fmt"
+
+	"github.com/mail-exporter/mail_exporter/collector/roundtrip"
+)
+
+// Roundtrip builds the item for one end-to-end check.
+func Roundtrip(name string, r *roundtrip.Result) Item {
+	it := Item{Name: name, Figures: map[string]float64{}}
+	if r.Success {
+		it.Summary = fmt.Sprintf("delivered in %s", ms(r.Delivery))
+		it.Figures["delivery_seconds"] = r.Delivery.Seconds()
+		it.Status = OK
+		it.Findings = []Finding{}
+		return it
+	}
+	it.Summary = string(r.Reason)
+	adv := map[roundtrip.Reason]string{
+		roundtrip.ReasonSend:         "The submission endpoint could not be used (connect, TLS or login): see that endpoint's own result.",
+		roundtrip.ReasonSendRefused:  "The server refused the message: check the sender and recipient addresses, relay restrictions and the server's log for the reason.",
+		roundtrip.ReasonReceive:      "The mailbox could not be opened over IMAP: see the IMAP endpoint's own result.",
+		roundtrip.ReasonNotDelivered: "The message was accepted but did not arrive in time: look at the mail queue (postqueue -p), the delivery agent (LMTP) and filters.",
+	}[r.Reason]
+	it.Findings = []Finding{{Status: Critical, Code: string(r.Reason), Message: r.Error, Advice: adv}}
+	it.Status = Critical
+	return it
+}
