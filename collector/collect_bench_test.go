@@ -77,8 +77,10 @@ func benchExporter(b *testing.B, n int) *Exporter {
 }
 
 // BenchmarkCollect renders /metrics for 1k and 10k endpoints' stored
-// results through the same promhttp handler the exporter serves, as plain
-// text and gzipped (what Prometheus asks for). bytes/scrape is the body.
+// results through the handler the exporter serves (MetricsHandler): plain
+// text, and gzipped as Prometheus asks for it. "registry" is the same
+// output through client_golang's registry and promhttp, the way /metrics
+// was served before, for comparison. bytes/scrape is the body as sent.
 //
 //	go test ./collector -run '^$' -bench BenchmarkCollect -benchmem
 func BenchmarkCollect(b *testing.B) {
@@ -86,17 +88,26 @@ func BenchmarkCollect(b *testing.B) {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
 			e := benchExporter(b, n)
 			reg := prometheus.NewRegistry()
-			reg.MustRegister(e)
-			h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-			for _, enc := range []string{"identity", "gzip"} {
-				b.Run(enc, func(b *testing.B) {
+			reg.MustRegister(e.WithoutEndpoints())
+			full := prometheus.NewRegistry()
+			full.MustRegister(e)
+			handlers := []struct {
+				name, enc string
+				h         http.Handler
+			}{
+				{"text", "identity", e.MetricsHandler(reg, e.log, 1)},
+				{"gzip", "gzip", e.MetricsHandler(reg, e.log, 1)},
+				{"registry", "identity", promhttp.HandlerFor(full, promhttp.HandlerOpts{})},
+			}
+			for _, h := range handlers {
+				b.Run(h.name, func(b *testing.B) {
 					var size int
 					b.ReportAllocs()
 					for b.Loop() {
 						req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-						req.Header.Set("Accept-Encoding", enc)
+						req.Header.Set("Accept-Encoding", h.enc)
 						rec := httptest.NewRecorder()
-						h.ServeHTTP(rec, req)
+						h.h.ServeHTTP(rec, req)
 						if rec.Code != http.StatusOK {
 							b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
 						}

@@ -232,8 +232,15 @@ func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 
 // Collect renders the latest stored result of every check owned by this
 // shard, and the exporter's own metrics. It never waits for a probe.
-func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) { e.collect(ch, true) }
+
+// collect is Collect, leaving out the endpoint series unless endpoints:
+// MetricsHandler writes those itself (see WithoutEndpoints).
+func (e *Exporter) collect(ch chan<- prometheus.Metric, endpoints bool) {
 	for _, c := range e.snapshot() {
+		if _, ok := c.(*endpointCheck); ok && !endpoints {
+			continue
+		}
 		c.collect(ch)
 	}
 	e.self.Collect(ch)

@@ -376,6 +376,13 @@ func checkWorkload(t *testing.T, r *rendered, replicas int) {
 			t.Errorf("%s: volume %s is neither a ConfigMap nor a Secret", r.dir, v.Name)
 		}
 	}
+	for _, a := range c.VolumeMounts {
+		for _, b := range c.VolumeMounts {
+			if a.Name != b.Name && strings.HasPrefix(b.MountPath, strings.TrimSuffix(a.MountPath, "/")+"/") {
+				t.Errorf("%s: volume %s is mounted inside volume %s (%s): the kubelet's atomic updates of %s do not expect it", r.dir, b.Name, a.Name, b.MountPath, a.Name)
+			}
+		}
+	}
 	configPath, _ := flagValue(c.Args, "config.file")
 	config, ok := files[configPath]
 	if !ok {

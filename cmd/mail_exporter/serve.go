@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
@@ -69,7 +68,7 @@ func runServe(f serveFlags) int {
 		versioncollector.NewCollector("mail_exporter"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		exp,
+		exp.WithoutEndpoints(), // endpoint series: written by exp.MetricsHandler
 	)
 
 	mux := newMux(exp, reg, func() error { return exp.Reload(*f.configFile) }, log)
@@ -108,10 +107,7 @@ func runServe(f serveFlags) int {
 // newMux wires the HTTP endpoints of SPEC section 4.
 func newMux(exp *collector.Exporter, reg *prometheus.Registry, reload func() error, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(log.Handler(), slog.LevelError),
-		MaxRequestsInFlight: 8,
-	}))
+	mux.Handle("/metrics", exp.MetricsHandler(reg, log, 8))
 	mux.Handle("/probe", exp.ProbeHandler())
 	mux.Handle("/", exp.StatusHandler(version.Version))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {

@@ -36,7 +36,6 @@ const (
 	green  = "green"
 	red    = "red"
 	orange = "orange"
-	yellow = "yellow"
 	blue   = "blue"
 	purple = "purple"
 	grey   = "text"

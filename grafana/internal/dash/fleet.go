@@ -113,7 +113,10 @@ func fleet() *dashboard.DashboardBuilder {
 		Mappings(postureMap).
 		CellOptions(common.TableCellOptions{TableColoredBackgroundCellOptions: &common.TableColoredBackgroundCellOptions{
 			Type: common.TableCellDisplayModeColorBackground}}).
-		Align(common.FieldTextAlignmentCenter)
+		Align(common.FieldTextAlignmentCenter).
+		// groupingToMatrix names the row-label column "<row>\<column>".
+		OverrideByName(`domain\check`, []dashboard.DynamicConfigValue{
+			prop("custom.cellOptions", map[string]any{"type": "auto"}), prop("custom.align", "left")})
 
 	return newDashboard(UIDFleet, "Mail / Fleet overview",
 		"Every mail endpoint, certificate, domain and end-to-end check at a glance; made for a wall screen.").

@@ -97,8 +97,9 @@ func server() *dashboard.DashboardBuilder {
 			"s", rangeQuery("A", s("mail_probe_phase_duration_seconds"), "{{phase}}")).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 			FillOpacity(60).
+			// Grafana repeats the panel per selected endpoint, up to 3 a row.
 			Repeat("endpoint").RepeatDirection(dashboard.PanelRepeatDirectionH).MaxPerRow(3).
-			Span(8).Height(8)).
+			Span(24).Height(8)).
 		WithPanel(timeSeries("Probe duration", "The whole probe of each endpoint, all phases together.", "s",
 			rangeQuery("A", s("mail_probe_duration_seconds"), "{{endpoint}}")).Span(24).Height(7)).
 		WithRow(dashboard.NewRowBuilder("TLS and certificates")).

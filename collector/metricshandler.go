@@ -1,0 +1,110 @@
+package collector
+
+import (
+	"compress/gzip"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/mail-exporter/mail_exporter/collector/probe"
+)
+
+// WithoutEndpoints is the Exporter as a collector of everything except
+// endpoint series: register it, not the Exporter, in the registry given to
+// MetricsHandler, which writes the endpoint series itself.
+func (e *Exporter) WithoutEndpoints() prometheus.Collector { return nonEndpoints{e} }
+
+type nonEndpoints struct{ e *Exporter }
+
+func (n nonEndpoints) Describe(chan<- *prometheus.Desc) {}
+func (n nonEndpoints) Collect(ch chan<- prometheus.Metric) {
+	n.e.collect(ch, false)
+}
+
+// WriteEndpointText writes the stored result of every endpoint check in
+// the text exposition format (see probe.WriteText).
+func (e *Exporter) WriteEndpointText(w io.Writer) error {
+	list := e.snapshot()
+	items := make([]probe.TextSeries, 0, len(list))
+	for _, c := range list {
+		if ec, ok := c.(*endpointCheck); ok {
+			if r := ec.last.Load(); r != nil {
+				items = append(items, probe.TextSeries{Descs: ec.descs, Labels: ec.labels, Result: r})
+			}
+		}
+	}
+	return probe.WriteText(w, items)
+}
+
+// MetricsHandler serves /metrics in the text format: the families of g
+// (which should hold e.WithoutEndpoints(), not e), then the endpoint series
+// rendered straight from the stored results. With tens of thousands of
+// endpoints, going through client_golang's registry for those took seconds
+// and hundreds of MB per scrape. Gzip (fastest level) when the client asks.
+func (e *Exporter) MetricsHandler(g prometheus.Gatherer, log *slog.Logger, maxInFlight int) http.Handler {
+	sem := make(chan struct{}, max(1, maxInFlight))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+		default:
+			http.Error(w, "too many concurrent scrapes", http.StatusServiceUnavailable)
+			return
+		}
+		mfs, err := g.Gather()
+		if err != nil {
+			log.Error("gathering metrics", "err", err)
+			http.Error(w, "error gathering metrics: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		format := expfmt.NegotiateAccept(r.Header, expfmt.FmtText)
+		h := w.Header()
+		h.Set("Content-Type", string(format))
+		h.Add("Vary", "Accept-Encoding")
+		var out io.Writer = w
+		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			h.Set("Content-Encoding", "gzip")
+			gz := gzipPool.Get().(*gzip.Writer)
+			gz.Reset(w)
+			defer func() { _ = gz.Close(); gzipPool.Put(gz) }()
+			out = gz
+		}
+		enc := expfmt.NewEncoder(out, format)
+		for _, mf := range mfs {
+			if err := enc.Encode(mf); err != nil {
+				log.Debug("writing /metrics", "err", err)
+				return
+			}
+		}
+		if err := e.WriteEndpointText(out); err != nil {
+			log.Debug("writing /metrics", "err", err)
+		}
+	})
+}
+
+var gzipPool = sync.Pool{New: func() any {
+	gz, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return gz
+}}
+
+// acceptsGzip reads an Accept-Encoding header: gzip (or *) with a non-zero q.
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding != "gzip" && coding != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.ToLower(params), " ", "")
+		if q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000" {
+			continue
+		}
+		return true
+	}
+	return false
+}
