@@ -68,7 +68,6 @@ func serveAutoconfig(t *testing.T, l net.Listener, cert tls.Certificate, files m
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}},
 		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          nil,
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.ServeTLS(l, "", "") }()
