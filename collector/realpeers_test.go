@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,7 +58,20 @@ func runConfig(t *testing.T, path string) *Exporter {
 	wg.Wait()
 	for _, c := range exp.snapshot() {
 		row := c.status()
-		t.Logf("%-28s ok=%v result=%s %s", c.id(), row.OK, row.Result, row.Reason)
+		line := fmt.Sprintf("%-26s ok=%v result=%s %s", c.id(), row.OK, row.Result, row.Reason)
+		if ec, ok := c.(*endpointCheck); ok {
+			if r := ec.last.Load(); r != nil {
+				line += fmt.Sprintf(" duration=%v phases=", r.Duration.Round(time.Microsecond))
+				for _, p := range r.Phases {
+					line += fmt.Sprintf("%s:%v ", p.Phase, p.Duration.Round(time.Microsecond))
+				}
+				if r.TLS != nil {
+					line += fmt.Sprintf("tls=%q verified=%v", r.TLS.Version, r.TLS.Verified)
+				}
+				line += fmt.Sprintf(" mechs=%v", r.AuthMechanisms)
+			}
+		}
+		t.Log(line)
 	}
 	return exp
 }

@@ -94,9 +94,9 @@ func TestParseClientConfig(t *testing.T) {
 	good(doc(`<outgoingServer type="smtp"><hostname>smtp.ex.test</hostname><port>587</port><socketType>STARTTLS</socketType></outgoingServer>`),
 		"outgoingServer smtp smtp.ex.test:587 STARTTLS")
 	// Types a monitor does not probe are ignored, as clients must.
-	good(doc(`<incomingServer type="ews"><url>https://x.ex.test/EWS</url></incomingServer>` +
-		`<incomingServer type="smtp"><hostname>x</hostname></incomingServer>` +
-		`<outgoingServer type="imap"><hostname>x</hostname></outgoingServer>` + imapServer("mail.ex.test", "993", "SSL")),
+	good(doc(`<incomingServer type="ews"><url>https://x.ex.test/EWS</url></incomingServer>`+
+		`<incomingServer type="smtp"><hostname>x</hostname></incomingServer>`+
+		`<outgoingServer type="imap"><hostname>x</hostname></outgoingServer>`+imapServer("mail.ex.test", "993", "SSL")),
 		"incomingServer imap mail.ex.test:993 SSL")
 	// Unknown elements and attributes, comments, namespaces, a BOM, Latin-1.
 	good("\xef\xbb\xbf"+`<clientConfig xmlns="urn:x" version="9"><!-- c --><new a="b"><x/></new><emailProvider><incomingServer type="imap" extra="1"><hostname>m.ex.test</hostname><port>993</port><socketType>SSL</socketType><future/></incomingServer></emailProvider></clientConfig><!-- end -->`,

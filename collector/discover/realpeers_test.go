@@ -133,8 +133,16 @@ func TestRealPeers(t *testing.T) {
 		ac   []acServer
 		want []string
 	}
-	with := func(list []srvRec, i int, r srvRec) []srvRec { list = slices.Clone(list); list[i] = r; return list }
-	withAC := func(list []acServer, i int, s acServer) []acServer { list = slices.Clone(list); list[i] = s; return list }
+	with := func(list []srvRec, i int, r srvRec) []srvRec {
+		list = slices.Clone(list)
+		list[i] = r
+		return list
+	}
+	withAC := func(list []acServer, i int, s acServer) []acServer {
+		list = slices.Clone(list)
+		list[i] = s
+		return list
+	}
 	cases := map[string]dom{
 		"good": {srv: goodSRV, ac: goodAC},
 		// autoconfig says SSL on the STARTTLS IMAP port.
