@@ -50,13 +50,13 @@ func (s Server) TLS() config.TLSMode {
 	return config.TLSNone
 }
 
-// Element names: <incomingServer> or <outgoingServer>, with its type.
+// String names the server for details: element, type, host:port, socketType.
 func (s Server) String() string {
 	el := "incomingServer"
 	if s.Outgoing {
 		el = "outgoingServer"
 	}
-	return fmt.Sprintf("%s %s %s:%d %s", el, s.Protocol, s.Hostname, s.Port, s.SocketType)
+	return fmt.Sprintf("%s %s %s %s", el, s.Protocol, hostPort(s.Hostname, s.Port), s.SocketType)
 }
 
 // cleartextAuth reports whether the server's login sends the password as it

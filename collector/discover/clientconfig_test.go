@@ -87,7 +87,7 @@ func TestParseClientConfig(t *testing.T) {
 	good(doc(imapServer(" Mail.EX.test. ", " 143 ", " starttls ")), "incomingServer imap mail.ex.test:143 STARTTLS")
 	good(doc(imapServer("%EMAILDOMAIN%", "993", "TLS")), "incomingServer imap ex.test:993 SSL")
 	good(doc(imapServer("127.0.0.2", "10993", "ssl")), "incomingServer imap 127.0.0.2:10993 SSL")
-	good(doc(imapServer("[::1]", "143", "plain")), "incomingServer imap ::1:143 plain")
+	good(doc(imapServer("[::1]", "143", "plain")), "incomingServer imap [::1]:143 plain")
 	good(doc(imapServer("xn--bcher-kva.ex.test", "993", "SSL")), "incomingServer imap xn--bcher-kva.ex.test:993 SSL")
 	good(doc(`<incomingServer type="POP3"><hostname>pop.ex.test</hostname><port>995</port><socketType>SSL</socketType></incomingServer>`),
 		"incomingServer pop3 pop.ex.test:995 SSL")

@@ -6,6 +6,7 @@ package discover
 // Postfix, knot and unbound through the production dialers.
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -396,5 +397,31 @@ func TestEndpointConfig(t *testing.T) {
 	}
 	if e.Key() != "mail.ex.test|imap|993|implicit" {
 		t.Errorf("key %q", e.Key())
+	}
+}
+
+// A server that accepts and then says nothing: within the probe timeout
+// that is a port that does not answer; past the discovery's deadline it is
+// no finding at all, only an unfinished check.
+func TestDiscoverSilentServer(t *testing.T) {
+	silent := fakes.Script(t, func(c net.Conn, r *bufio.Reader) { io.Copy(io.Discard, r) })
+	res := resolver.NewMock(
+		fmt.Sprintf("_imaps._tcp.silent.test. 300 IN SRV 0 1 %d mail.silent.test.", silent),
+		"mail.silent.test. 300 IN A 127.0.0.1",
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := Discover(ctx, "silent.test", []string{"srv"}, Options{Resolver: res, Timeout: 300 * time.Millisecond})
+	logResult(t, r)
+	if got := codes(r); !slices.Equal(got, []string{"srv/srv_port_closed"}) {
+		t.Errorf("codes %q", got)
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r = Discover(ctx, "silent.test", []string{"srv"}, Options{Resolver: res, Timeout: 5 * time.Second})
+	logResult(t, r)
+	if cr := r.Checks[SourceSRV]; len(codes(r)) != 0 || cr.LookupSuccess || !strings.Contains(cr.Error, "not verified") {
+		t.Errorf("codes %q, srv %+v", codes(r), cr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
@@ -117,6 +118,10 @@ func (v *verifier) verify(ctx context.Context, ep Endpoint) outcome {
 		}
 	}
 	r := v.probe(ctx, ep, ep.TLS)
+	if r.Reason != probe.ReasonOK && expired(ctx) {
+		// The discovery ran out of time: that says nothing of the server.
+		return notVerified(ep)
+	}
 	switch r.Reason {
 	case probe.ReasonOK:
 		return outcome{}
@@ -137,13 +142,17 @@ func (v *verifier) verify(ctx context.Context, ep Endpoint) outcome {
 	// the probe went (a certificate for implicit TLS, a greeting for the
 	// others), the security is right and the failure is the server's.
 	// Otherwise the other mode is tried on the same port.
-	if !speaks(r, ep.TLS) && ctx.Err() == nil {
+	if !speaks(r, ep.TLS) {
 		alt := config.TLSImplicit
 		if ep.TLS == config.TLSImplicit {
 			alt = config.TLSStartTLS
 		}
-		if ar := v.probe(ctx, ep, alt); speaks(ar, alt) {
+		ar := v.probe(ctx, ep, alt)
+		if speaks(ar, alt) {
 			return outcome{kind: kindMismatch, detail: mismatchDetail(ep.TLS, ar) + " (" + string(ep.TLS) + " probe: " + string(r.Reason) + ": " + r.Error + ")"}
+		}
+		if expired(ctx) {
+			return notVerified(ep)
 		}
 	}
 	switch r.Reason {
@@ -153,6 +162,17 @@ func (v *verifier) verify(ctx context.Context, ep Endpoint) outcome {
 		return outcome{kind: kindClosed, detail: "connected, but nothing came within the timeout: " + r.Error}
 	}
 	return outcome{kind: kindProtocol, detail: string(r.Reason) + ": " + r.Error}
+}
+
+// expired reports whether ctx is done or at its deadline: a probe's reads
+// time out at the deadline a moment before ctx itself says so.
+func expired(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
+}
+
+func notVerified(ep Endpoint) outcome {
+	return outcome{lookupErr: fmt.Errorf("%s:%d (%s, %s) not verified: %w", ep.Host, ep.Port, ep.Protocol, ep.TLS, context.DeadlineExceeded)}
 }
 
 // connected reports whether the probe got past connect: a greeting or a TLS
