@@ -29,6 +29,7 @@ func runFloor(args []string) int {
 	interval := fs.Duration("interval", time.Minute, "each endpoint is probed once per interval")
 	concurrency := fs.Int("concurrency", 64, "probes in flight at most")
 	timeout := fs.Duration("timeout", 10*time.Second, "one probe")
+	x25519 := fs.Bool("x25519", false, "offer only the classic X25519 key exchange (Go's default also offers the post-quantum X25519MLKEM768 hybrid, as mail_exporter does; blackbox_exporter 0.23, built with Go 1.19, does not)")
 	_ = fs.Parse(args)
 	fi, err := readFarmInfo(*farm)
 	if err != nil {
@@ -47,6 +48,9 @@ func runFloor(args []string) int {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
 	cfg := &tls.Config{RootCAs: roots, ServerName: farmName}
+	if *x25519 {
+		cfg.CurvePreferences = []tls.CurveID{tls.X25519}
+	}
 	auth := "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+farmUser+"\x00"+farmPassword)) + "\r\n"
 	addrs := make([]string, *n)
 	for i := range addrs {

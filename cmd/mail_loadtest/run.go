@@ -33,6 +33,7 @@ type loadOpts struct {
 	runs               int
 	workdir            string
 	keep, floor, bbOn  bool
+	floorX25519        bool
 	jsonOut            string
 	exporterArgs       string
 	self               string
@@ -87,6 +88,7 @@ func runLoad(args []string) int {
 	fs.StringVar(&o.exporter, "exporter", "", "path to the built mail_exporter binary (required)")
 	fs.StringVar(&o.blackbox, "blackbox", "prometheus-blackbox-exporter", "blackbox_exporter binary; \"\" skips that baseline")
 	fs.BoolVar(&o.floor, "floor", true, "run the floor baseline")
+	fs.BoolVar(&o.floorX25519, "floor-x25519", false, "also run the floor offering only X25519 (no post-quantum hybrid), to show what that costs")
 	fs.DurationVar(&o.interval, "interval", time.Minute, "probe interval of every endpoint")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "probe timeout")
 	fs.DurationVar(&o.warmup, "warmup", 30*time.Second, "exporter: time after start before measuring")
@@ -168,6 +170,12 @@ func runLoad(args []string) int {
 				b := o.measureFloor(n)
 				bases = append(bases, b)
 				logf("  floor: %.1f probes/s, %.0f µs CPU/probe, ok %.1f%% %s", b.ProbesPerSec, b.CPUPerProbe*1e6, b.SuccessRatio*100, b.Err)
+			}
+			if o.floorX25519 {
+				logf("run %d/%d, %d endpoints: floor, X25519 only", run, o.runs, n)
+				b := o.measureFloor(n, "--x25519")
+				bases = append(bases, b)
+				logf("  floor-x25519: %.1f probes/s, %.0f µs CPU/probe, ok %.1f%% %s", b.ProbesPerSec, b.CPUPerProbe*1e6, b.SuccessRatio*100, b.Err)
 			}
 			if o.bbOn {
 				logf("run %d/%d, %d endpoints: blackbox_exporter", run, o.runs, n)
@@ -519,16 +527,22 @@ func (o *loadOpts) measureBaseline(name string, n int, c *child, counts func() (
 	return r
 }
 
-func (o *loadOpts) measureFloor(n int) baselineResult {
+// measureFloor runs the floor; with extra "--x25519" it is the
+// "floor-x25519" variant.
+func (o *loadOpts) measureFloor(n int, extra ...string) baselineResult {
+	name := "floor"
+	if len(extra) > 0 {
+		name = "floor-x25519"
+	}
 	counter := &lineCounter{}
-	c, err := startChild("floor", filepath.Join(o.workdir, fmt.Sprintf("floor-%d.log", n)), counter, nil,
-		o.self, "floor", "--farm="+filepath.Join(o.workdir, "farm.json"), "--endpoints="+strconv.Itoa(n),
-		"--interval="+o.interval.String(), "--concurrency="+strconv.Itoa(o.concurrency), "--timeout="+o.timeout.String())
+	argv := append([]string{o.self, "floor", "--farm=" + filepath.Join(o.workdir, "farm.json"), "--endpoints=" + strconv.Itoa(n),
+		"--interval=" + o.interval.String(), "--concurrency=" + strconv.Itoa(o.concurrency), "--timeout=" + o.timeout.String()}, extra...)
+	c, err := startChild(name, filepath.Join(o.workdir, fmt.Sprintf("%s-%d.log", name, n)), counter, nil, argv...)
 	if err != nil {
-		return baselineResult{Name: "floor", Endpoints: n, Err: err.Error()}
+		return baselineResult{Name: name, Endpoints: n, Err: err.Error()}
 	}
 	defer c.stop()
-	return o.measureBaseline("floor", n, c, counter.get)
+	return o.measureBaseline(name, n, c, counter.get)
 }
 
 func (o *loadOpts) measureBlackbox(n int) baselineResult {

@@ -91,6 +91,7 @@ func (d *discovery) fetch(ctx context.Context, rawURL string) fetched {
 	if len(addrs) == 0 {
 		return fetched{absent: host + " has no address"}
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
@@ -108,6 +109,9 @@ func (d *discovery) fetch(ctx context.Context, rawURL string) fetched {
 			return fetched{absent: host + " refuses connections on port 443"}
 		case errors.Is(err, resolver.ErrDNS):
 			return fetched{lookupErr: err}
+		case expired(parent):
+			// The discovery ran out of time: that says nothing of the host.
+			return fetched{lookupErr: fmt.Errorf("%s not fetched: %w", rawURL, context.DeadlineExceeded)}
 		}
 		return fetched{err: err}
 	}
