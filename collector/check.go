@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/discover"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 	"github.com/mail-exporter/mail_exporter/collector/roundtrip"
 )
@@ -40,15 +41,9 @@ type collectFunc func(ch chan<- prometheus.Metric)
 // buildChecks turns a configuration into checks.
 func (e *Exporter) buildChecks(cfg *config.Config, env *checkEnv) []check {
 	var out []check
-	descs := map[string]*probe.Descs{}
 	for _, srv := range cfg.Servers {
-		keys := sortedKeys(srv.Labels)
-		dk := strings.Join(keys, ",")
-		if descs[dk] == nil {
-			descs[dk] = probe.NewDescs(keys)
-		}
 		for _, ep := range srv.Endpoints {
-			out = append(out, newEndpointCheck(env, srv, ep, keys, descs[dk]))
+			out = append(out, newEndpointCheck(env, srv, ep))
 		}
 	}
 	for _, d := range cfg.Domains {
@@ -65,10 +60,24 @@ func (e *Exporter) buildChecks(cfg *config.Config, env *checkEnv) []check {
 type checkEnv struct {
 	resolver     probe.Resolver
 	resolverAddr string
-	caFile       string // global.ca_file, for domain checks
-	ehlo         string
-	roots        map[string]*x509.CertPool // by CA file; "" = system roots (nil pool)
-	now          func() time.Time
+	// labelKeys is the union of every server's `labels:` keys: all endpoint
+	// series of a metric must carry the same label names, so a server
+	// without a key gets it empty.
+	labelKeys []string
+	descs     *probe.Descs
+	interval  time.Duration // global interval and timeout, for discovered endpoints
+	timeout   time.Duration
+	// onDiscover receives the endpoint checks a domain advertises; nil when
+	// checks run once (mail_exporter check), not on a schedule.
+	onDiscover func(domainID string, cs []check)
+	// configured holds the discover.Endpoint keys of the configured
+	// endpoints: an advertised endpoint that is also configured is probed
+	// once, under its configured name.
+	configured map[string]bool
+	caFile     string // global.ca_file, for domain checks
+	ehlo       string
+	roots      map[string]*x509.CertPool // by CA file; "" = system roots (nil pool)
+	now        func() time.Time
 }
 
 func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
@@ -80,6 +89,22 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 		roots:        map[string]*x509.CertPool{"": nil},
 		now:          e.opts.Now,
 	}
+	keys := map[string]string{}
+	for _, srv := range cfg.Servers {
+		for k := range srv.Labels {
+			keys[k] = ""
+		}
+	}
+	env.labelKeys = sortedKeys(keys)
+	env.configured = map[string]bool{}
+	for _, srv := range cfg.Servers {
+		for _, ep := range srv.Endpoints {
+			k := discover.Endpoint{Host: strings.ToLower(strings.TrimSuffix(srv.Host, ".")), Protocol: ep.Protocol, Port: ep.Port, TLS: ep.TLS}.Key()
+			env.configured[k] = true
+		}
+	}
+	env.descs = probe.NewDescs(env.labelKeys)
+	env.interval, env.timeout = cfg.Global.Interval, cfg.Global.Timeout
 	if env.ehlo == "" {
 		env.ehlo = e.opts.Hostname
 	}

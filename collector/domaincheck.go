@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/discover"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
@@ -38,6 +39,41 @@ func (c *domainCheck) kind() string            { return "domain" }
 func (c *domainCheck) fingerprint() string     { return c.fp }
 func (c *domainCheck) interval() time.Duration { return c.cfg.Interval }
 
+// discover reads what the domain advertises to clients and servers.
+func (c *domainCheck) discover(ctx context.Context, res *resolver.Client) *discover.Result {
+	var which []string
+	for _, ch := range c.cfg.Checks {
+		if ch == "autoconfig" || ch == "srv" {
+			which = append(which, ch)
+		}
+	}
+	if which == nil {
+		which = []string{} // MX only
+	}
+	return discover.Discover(ctx, c.cfg.Domain, which, discover.Options{
+		Resolver: res, RootCAs: c.env.roots[c.env.caFile], EHLOName: c.env.ehlo,
+		Timeout: c.env.timeout, SMTPPort: c.cfg.SMTPPort,
+	})
+}
+
+// publish hands the advertised endpoints to the exporter as scheduled
+// endpoint checks. A discovery whose sources failed keeps the previous set:
+// a DNS hiccup must not make endpoints vanish and reappear.
+func (c *domainCheck) publish(d *discover.Result) {
+	if c.env.onDiscover == nil || d == nil || len(d.SourceErrors) > 0 {
+		return
+	}
+	var cs []check
+	for _, ep := range d.Endpoints {
+		if c.env.configured[ep.Key()] {
+			continue
+		}
+		srv := &config.Server{Name: ep.Host, Host: ep.Host, TLSServerName: ep.Host, CAFile: c.env.caFile}
+		cs = append(cs, newEndpointCheck(c.env, srv, ep.Config(c.env.interval, c.env.timeout)))
+	}
+	c.env.onDiscover(c.id(), cs)
+}
+
 // dnsChecks are the configured checks that dnscheck runs; autoconfig and
 // srv belong to discovery.
 func (c *domainCheck) dnsChecks() []string {
@@ -50,7 +86,7 @@ func (c *domainCheck) dnsChecks() []string {
 	return out
 }
 
-func (c *domainCheck) do(ctx context.Context, log *slog.Logger, tr *probe.Transcript) *dnscheck.Result {
+func (c *domainCheck) do(ctx context.Context, log *slog.Logger, tr *probe.Transcript) (*dnscheck.Result, *discover.Result) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	if tr != nil {
@@ -64,12 +100,33 @@ func (c *domainCheck) do(ctx context.Context, log *slog.Logger, tr *probe.Transc
 		DNSBLZones: c.cfg.DNSBLZones, SMTPPort: c.cfg.SMTPPort}
 	if err != nil {
 		log.Error("no DNS resolver", "domain", c.cfg.Domain, "err", err)
-		return failedResult(d, err, c.env.now())
+		return failedResult(d, err, c.env.now()), nil
 	}
 	log.Debug("domain checks start", "domain", c.cfg.Domain, "checks", strings.Join(d.Checks, ","), "resolver", res.Server)
+	var disc *discover.Result
+	discDone := make(chan struct{})
+	go func() {
+		defer close(discDone)
+		if c.cfg.Discover {
+			disc = c.discover(ctx, res)
+		}
+	}()
 	r := dnscheck.Run(ctx, d, dnscheck.Options{
 		Resolver: res, RootCAs: c.env.roots[c.env.caFile], EHLOName: c.env.ehlo, Now: c.env.now,
 	})
+	<-discDone
+	if disc != nil {
+		for name, cr := range disc.Checks {
+			r.Checks[name] = cr
+		}
+		for _, ep := range disc.Endpoints {
+			log.Debug("discovered endpoint", "domain", c.cfg.Domain, "host", ep.Host, "endpoint", ep.Name,
+				"sources", strings.Join(ep.Sources, ","))
+		}
+		for src, why := range disc.SourceErrors {
+			log.Debug("discovery source failed", "domain", c.cfg.Domain, "source", src, "err", why)
+		}
+	}
 	for _, name := range sortedCheckNames(r) {
 		cr := r.Checks[name]
 		for _, p := range cr.Problems {
@@ -80,7 +137,7 @@ func (c *domainCheck) do(ctx context.Context, log *slog.Logger, tr *probe.Transc
 			log.Debug("domain lookup failed", "domain", c.cfg.Domain, "check", name, "err", cr.Error)
 		}
 	}
-	return r
+	return r, disc
 }
 
 func sortedCheckNames(r *dnscheck.Result) []string {
@@ -104,11 +161,12 @@ func healthy(r *dnscheck.Result) bool {
 }
 
 func (c *domainCheck) run(ctx context.Context, log *slog.Logger) bool {
-	r := c.do(ctx, log, nil)
+	r, disc := c.do(ctx, log, nil)
 	if ctx.Err() != nil {
 		return false // cancelled by a reload or shutdown: not a result
 	}
 	prev := c.last.Swap(r)
+	c.publish(disc)
 	ok := healthy(r)
 	if prev == nil || healthy(prev) != ok {
 		if ok {
@@ -121,7 +179,7 @@ func (c *domainCheck) run(ctx context.Context, log *slog.Logger) bool {
 }
 
 func (c *domainCheck) runOnce(ctx context.Context, log *slog.Logger, tr *probe.Transcript) collectFunc {
-	r := c.do(ctx, log, tr)
+	r, _ := c.do(ctx, log, tr)
 	return func(ch chan<- prometheus.Metric) { r.Collect(ch, nil) }
 }
 

@@ -27,16 +27,16 @@ type endpointCheck struct {
 // EndpointID is the identity of an endpoint check.
 func EndpointID(server, endpoint string) string { return "endpoint/" + server + "/" + endpoint }
 
-func newEndpointCheck(env *checkEnv, srv *config.Server, ep *config.Endpoint, keys []string, descs *probe.Descs) *endpointCheck {
+func newEndpointCheck(env *checkEnv, srv *config.Server, ep *config.Endpoint) *endpointCheck {
 	labels := []string{srv.Name, srv.Host, ep.Name, string(ep.Protocol), strconv.Itoa(ep.Port), string(ep.TLS)}
-	for _, k := range keys {
+	for _, k := range env.labelKeys {
 		labels = append(labels, srv.Labels[k])
 	}
 	c := &endpointCheck{
 		ident:  EndpointID(srv.Name, ep.Name),
 		server: srv,
 		ep:     ep,
-		descs:  descs,
+		descs:  env.descs,
 		labels: labels,
 		target: env.target(srv, ep),
 	}

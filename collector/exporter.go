@@ -125,6 +125,7 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	env.onDiscover = e.setDiscovered
 	built := e.buildChecks(cfg, env)
 	e.installMu.Lock()
 	defer e.installMu.Unlock()

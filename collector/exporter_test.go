@@ -305,3 +305,20 @@ func seriesValue(t *testing.T, c prometheus.Collector, name, match string) float
 	t.Fatalf("no %s{%s}", name, match)
 	return 0
 }
+
+// Servers with different `labels:` keys must not break /metrics: every
+// endpoint series of a metric carries the union of the keys.
+func TestMixedServerLabels(t *testing.T) {
+	f := newFixture(t, `  - {name: other, host: 127.0.0.1, labels: {team: mail}, endpoints: [{name: smtp, port: 9}]}
+  - {name: bare, host: 127.0.0.1, endpoints: [{name: smtp, port: 9}]}
+`)
+	f.runAll(t)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(f.exp)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("gather with mixed label sets: %v", err)
+	}
+	if v := seriesValue(t, f.exp, "mail_probe_success", `server="bare",site="",team=""`); v != 0 {
+		t.Errorf("closed port probed as %v", v)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/discover"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 	"github.com/mail-exporter/mail_exporter/collector/roundtrip"
@@ -19,6 +20,7 @@ type Outcome struct {
 	Endpoint  *config.Endpoint  // endpoint checks
 	Probe     *probe.Result     // endpoint checks
 	Domain    *dnscheck.Result  // domain checks
+	Discovery *discover.Result  // domain checks with discover: true
 	Roundtrip *roundtrip.Result // roundtrip checks
 	Name      string            // domain or roundtrip name
 }
@@ -62,7 +64,7 @@ func runOutcome(ctx context.Context, c check, e *Exporter) Outcome {
 		o.Probe = c.probe(ctx, e.log, nil)
 	case *domainCheck:
 		o.Name = c.cfg.Domain
-		o.Domain = c.do(ctx, e.log, nil)
+		o.Domain, o.Discovery = c.do(ctx, e.log, nil)
 	case *roundtripCheck:
 		o.Name = c.cfg.Name
 		o.Roundtrip = c.do(ctx, e.log, nil)

@@ -10,7 +10,12 @@ import (
 
 func us(s float64) string  { return fmt.Sprintf("%.0f µs", s*1e6) }
 func ms(s float64) string  { return fmt.Sprintf("%.1f ms", s*1e3) }
-func mb(kb int64) string   { return fmt.Sprintf("%.0f MB", float64(kb)/1024) }
+func mb(kb float64) string {
+	if math.IsNaN(kb) {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f MB", kb/1024)
+}
 func mbB(b float64) string { return fmt.Sprintf("%.1f MB", b/(1<<20)) }
 
 // printExporter prints one line per result (progress, on stderr).
@@ -18,7 +23,7 @@ func printExporter(w io.Writer, rs []exporterResult) {
 	for _, r := range rs {
 		fmt.Fprintf(w, "  exporter %d endpoints: %.1f probes/s ok %.1f%%, CPU %s/probe (%s excl. scrapes), lag p50 %s p99 %s, peak RSS %s, scrape %s (max %s, plain %s) %s raw %s gz, greeting %v, others %.2f cores\n",
 			r.Endpoints, r.ProbesPerSec, r.SuccessRatio*100, us(r.CPUPerProbe), us(r.CPUPerProbeNoScr),
-			ms(r.LagP50), ms(r.LagP99), mb(r.PeakRSSKB), ms(r.ScrapeP50), ms(r.ScrapeMax), ms(r.ScrapePlain),
+			ms(r.LagP50), ms(r.LagP99), mb(float64(r.PeakRSSKB)), ms(r.ScrapeP50), ms(r.ScrapeMax), ms(r.ScrapePlain),
 			mbB(float64(r.RawBytes)), mbB(float64(r.WireBytes)), msList(r.Greeting), r.OthersCPU)
 	}
 }
@@ -79,7 +84,7 @@ func report(w io.Writer, o *loadOpts, exps []exporterResult, bases []baselineRes
 			ms(m(func(r exporterResult) float64 { return r.LagP50 })),
 			ms(m(func(r exporterResult) float64 { return r.LagP99 })),
 			m(func(r exporterResult) float64 { return r.LagMax }),
-			mb(int64(m(func(r exporterResult) float64 { return float64(r.PeakRSSKB) }))),
+			mb(m(func(r exporterResult) float64 { return float64(r.PeakRSSKB) })),
 			ms(m(func(r exporterResult) float64 { return r.ScrapeP50 })),
 			ms(m(func(r exporterResult) float64 { return r.ScrapeMax })),
 			ms(m(func(r exporterResult) float64 { return r.ScrapePlain })),
@@ -92,22 +97,22 @@ func report(w io.Writer, o *loadOpts, exps []exporterResult, bases []baselineRes
 	}
 
 	if len(bases) > 0 {
-		fmt.Fprintln(w, "\n| endpoints | mail_exporter CPU/probe | floor CPU/probe | ours ÷ floor | blackbox CPU/probe | ours ÷ blackbox | floor ok, RSS | blackbox ok, RSS | others' load (floor, bb) |")
-		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "\n| endpoints | mail_exporter CPU/probe | floor CPU/probe | ours ÷ floor | blackbox CPU/probe | ours ÷ blackbox | floor, X25519 only | blackbox ÷ floor X25519 | ok: floor, floor X, bb | peak RSS: floor, bb | others' load: floor, floor X, bb |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, n := range o.sizes {
 			ours := med(exps, func(r exporterResult) bool { return r.Endpoints == n }, func(r exporterResult) float64 { return r.CPUPerProbe })
 			b := func(name string, f func(baselineResult) float64) float64 {
 				return med(bases, func(r baselineResult) bool { return r.Endpoints == n && r.Name == name && r.ProbesPerSec > 0 }, f)
 			}
 			cpu := func(r baselineResult) float64 { return r.CPUPerProbe }
-			ok := func(r baselineResult) float64 { return r.SuccessRatio }
+			ok := func(r baselineResult) float64 { return 100 * r.SuccessRatio }
 			rss := func(r baselineResult) float64 { return float64(r.PeakRSSKB) }
 			oth := func(r baselineResult) float64 { return r.OthersCPU }
-			fl, bb := b("floor", cpu), b("blackbox", cpu)
-			fmt.Fprintf(w, "| %d | %s | %s | %.2f× | %s | %.2f× | %.1f%%, %s | %.1f%%, %s | %.2f, %.2f cores |\n",
-				n, us(ours), us(fl), ours/fl, us(bb), ours/bb,
-				100*b("floor", ok), mb(int64(b("floor", rss))), 100*b("blackbox", ok), mb(int64(b("blackbox", rss))),
-				b("floor", oth), b("blackbox", oth))
+			fl, bb, fx := b("floor", cpu), b("blackbox", cpu), b("floor-x25519", cpu)
+			fmt.Fprintf(w, "| %d | %s | %s | %.2f× | %s | %.2f× | %s | %.2f× | %.1f%%, %.1f%%, %.1f%% | %s, %s | %.2f, %.2f, %.2f cores |\n",
+				n, us(ours), us(fl), ours/fl, us(bb), ours/bb, us(fx), bb/fx,
+				b("floor", ok), b("floor-x25519", ok), b("blackbox", ok), mb(b("floor", rss)), mb(b("blackbox", rss)),
+				b("floor", oth), b("floor-x25519", oth), b("blackbox", oth))
 		}
 		for _, r := range bases {
 			if r.Err != "" {
@@ -143,7 +148,7 @@ func report(w io.Writer, o *loadOpts, exps []exporterResult, bases []baselineRes
 	scr := med(exps, isBig, func(r exporterResult) float64 { return r.ScrapeP50 })
 	plain := med(exps, isBig, func(r exporterResult) float64 { return r.ScrapePlain })
 	fmt.Fprintf(w, "| %d endpoints: schedule lag p99 ≤ 1 s | %s | %s |\n", big, ms(p99), verdict(p99 <= 1))
-	fmt.Fprintf(w, "| %d endpoints: peak RSS ≤ 300 MB | %s | %s |\n", big, mb(int64(rss)), verdict(rss <= 300*1024))
+	fmt.Fprintf(w, "| %d endpoints: peak RSS ≤ 300 MB | %s | %s |\n", big, mb(rss), verdict(rss <= 300*1024))
 	fmt.Fprintf(w, "| %d endpoints: /metrics ≤ 250 ms | gzip %s, plain %s | %s |\n", big, ms(scr), ms(plain), verdict(math.Max(scr, plain) <= 0.25))
 	if len(o.sizes) > 1 {
 		small := slices.Min(o.sizes)

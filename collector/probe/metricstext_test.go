@@ -133,7 +133,7 @@ func TestWriteTextMatchesCollect(t *testing.T) {
 
 type collectorOf func(ch chan<- prometheus.Metric)
 
-func (c collectorOf) Describe(chan<- *prometheus.Desc)     {}
+func (c collectorOf) Describe(chan<- *prometheus.Desc)    {}
 func (c collectorOf) Collect(ch chan<- prometheus.Metric) { c(ch) }
 
 // The label order within a line matches client_golang's text output byte

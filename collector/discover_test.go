@@ -1,0 +1,97 @@
+package collector
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/dnstest"
+	"github.com/mail-exporter/mail_exporter/collector/internal/peers"
+)
+
+// TestDiscoveredEndpointsAreScheduled: a domain with discover: true turns
+// its MX host and SRV records into scheduled endpoint probes (server = the
+// advertised host), a configured server that is also advertised is probed
+// once, and endpoints that disappear on reload are dropped.
+func TestDiscoveredEndpointsAreScheduled(t *testing.T) {
+	m := peers.StartMail(t)
+	dns := dnstest.Start(t, dnstest.Zone{Name: "example.test", Signed: true, Records: fmt.Sprintf(`
+@ MX 10 mail.example.test.
+mail A 127.0.0.2
+_imaps._tcp SRV 0 1 %d mail.example.test.
+_submission._tcp SRV 0 1 %d mail.example.test.
+`, m.Ports["imaps"], m.Ports["submission"])})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "targets.yaml")
+	write := func(extra string) {
+		os.WriteFile(path, []byte(fmt.Sprintf(`global: {resolver: "%s", interval: 300ms, timeout: 250ms, dns_interval: 400ms, ca_file: %s}
+servers:
+  - {name: configured, host: mail.example.test, endpoints: [{name: imaps, port: %d}]}
+domains:
+  - {domain: example.test, discover: true, smtp_port: %d, checks: [mx, srv]}
+%s`, dns.Resolver, m.CAFile, m.Ports["imaps"], m.Ports["smtp"], extra)), 0o600)
+	}
+	write("")
+	exp := New(Options{})
+	if err := exp.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Stop()
+
+	want := map[string]bool{
+		EndpointID("configured", "imaps"):                                                       true,
+		EndpointID("mail.example.test", fmt.Sprintf("smtp-%d-starttls", m.Ports["smtp"])):       true,
+		EndpointID("mail.example.test", fmt.Sprintf("smtp-%d-starttls", m.Ports["submission"])): true,
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := map[string]bool{}
+		ok := true
+		for _, c := range exp.snapshot() {
+			if c.kind() == "endpoint" {
+				got[c.id()] = true
+				if row := c.status(); !row.Ran || !row.OK {
+					ok = false
+				}
+			}
+		}
+		if ok && fmt.Sprint(got) == fmt.Sprint(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoint checks %v, want %v (all passing)", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The advertised imaps is the configured one: probed once, under its
+	// configured name.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(exp)
+	if n, err := testutil.GatherAndCount(reg, "mail_probe_success"); err != nil || n != 3 {
+		t.Errorf("mail_probe_success series: %d (%v), want 3", n, err)
+	}
+	if v := seriesValue(t, exp, "mail_dns_record_valid", `check="srv"`); v != 1 {
+		t.Errorf("srv check valid = %v", v)
+	}
+
+	// Without discovery, the discovered endpoints go.
+	os.WriteFile(path, []byte(fmt.Sprintf(`global: {resolver: "%s", interval: 300ms, timeout: 250ms, dns_interval: 400ms, ca_file: %s}
+servers:
+  - {name: configured, host: mail.example.test, endpoints: [{name: imaps, port: %d}]}
+domains:
+  - {domain: example.test, checks: [mx]}
+`, dns.Resolver, m.CAFile, m.Ports["imaps"])), 0o600)
+	if err := exp.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range exp.snapshot() {
+		if c.kind() == "endpoint" && c.id() != EndpointID("configured", "imaps") {
+			t.Errorf("discovered check %s survived turning discovery off", c.id())
+		}
+	}
+}
