@@ -77,5 +77,6 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 func JSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(r)
 }
