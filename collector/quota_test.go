@@ -61,7 +61,7 @@ func TestRealPeersQuota(t *testing.T) {
 
 	// Deliver a message of ~50 KiB; usage must grow by about that much.
 	body := strings.Repeat("quota filler line of text\r\n", 2000)
-	deliverPlain(t, m, body)
+	m.Deliver(t, "", body)
 	m.WaitMessages(t, m.User, 1, 10*time.Second)
 	used2, _ := check()
 	du2, _ := doveadmStorage(t, m)

@@ -2,8 +2,6 @@ package roundtrip
 
 import (
 	"context"
-	"fmt"
-	"net/smtp"
 	"strings"
 	"sync"
 	"testing"
@@ -31,41 +29,12 @@ func checkFor(m *peers.Mail, name string, timeout time.Duration) Check {
 	}
 }
 
-// deliver puts a message into the user's INBOX over plain SMTP on port 25,
-// as any sender would.
-func deliver(t *testing.T, m *peers.Mail, headers string) {
-	t.Helper()
-	msg := "From: someone@example.org\r\nTo: " + m.User + "\r\nSubject: hello\r\n" + headers + "\r\nbody\r\n"
-	// net/smtp's SendMail would insist on STARTTLS with the system roots;
-	// MX-to-MX delivery in plaintext is what port 25 allows anyway.
-	c, err := smtp.Dial(fmt.Sprintf("127.0.0.1:%d", m.Ports["smtp"]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Mail("someone@example.org"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Rcpt(m.User); err != nil {
-		t.Fatal(err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte(msg))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c.Quit()
-}
-
 func TestRoundtripRealPeers(t *testing.T) {
 	m := peers.StartMail(t)
 	// A message of the user's own, and a leftover from an earlier failed run.
-	deliver(t, m, "")
-	deliver(t, m, "X-Mail-Exporter-Roundtrip: rt=loop;\r\n")
-	deliver(t, m, "X-Mail-Exporter-Roundtrip: rt=loop2;\r\n") // another roundtrip's: not ours to touch
+	m.Deliver(t, "", "body\r\n")
+	m.Deliver(t, "X-Mail-Exporter-Roundtrip: rt=loop;\r\n", "body\r\n")
+	m.Deliver(t, "X-Mail-Exporter-Roundtrip: rt=loop2;\r\n", "body\r\n") // another roundtrip's: not ours to touch
 	before := m.WaitMessages(t, m.User, 3, 10*time.Second)
 
 	tr := probe.NewTranscript()
