@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/internal/dnspeers"
@@ -247,6 +248,7 @@ func TestRealPeers(t *testing.T) {
 			r := Run(ctx, d, opt)
 			t.Logf("timing: Run(%s) took %v", c.domain, time.Since(start).Round(time.Millisecond))
 			knownCodes(t, r)
+			logMetrics(t, r)
 			got := codes(r)
 			if strings.Join(got, " ") != strings.Join(c.want, " ") {
 				for name, cr := range r.Checks {
@@ -285,4 +287,28 @@ func TestRealPeers(t *testing.T) {
 		})
 	}
 	t.Logf("timing: whole test %v", time.Since(t0).Round(time.Millisecond))
+}
+
+// logMetrics logs the domain's series as /metrics shows them (go test -v).
+func logMetrics(t *testing.T, r *Result) {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(collector{results: []*Result{r}})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			if mf.GetName() == "mail_dns_check_last_run_timestamp_seconds" {
+				continue
+			}
+			fmt.Fprintf(&b, "%s{%s} %g\n", mf.GetName(), strings.Join(ls, ","), m.GetGauge().GetValue())
+		}
+	}
+	t.Logf("/metrics for %s:\n%s", r.Domain, b.String())
 }
