@@ -70,21 +70,25 @@ func (w *watcher) watch(ctx context.Context, c *imapclient.Client) error {
 	return remove(c, found)
 }
 
-// wait returns the UIDs carrying the token, using IDLE (RFC 2177) where
-// offered so that arrival is seen at once, and polling otherwise.
+// wait returns the UIDs carrying the token. It uses IDLE (RFC 2177) where
+// offered, so that an announced arrival is seen at once, and polling
+// otherwise. Either way it searches again after a wait that starts at
+// 100 ms and doubles up to the poll interval: servers may announce late
+// (Dovecot batches IDLE notifications for about half a second), and most
+// mail arrives within the first second, where precision matters most.
 func (w *watcher) wait(ctx context.Context, c *imapclient.Client) ([]imap.UID, error) {
 	poll := w.check.PollInterval
 	if poll <= 0 {
 		poll = time.Second
 	}
 	idle := c.Caps().Has(imap.CapIdle)
-	for {
+	for d := min(100*time.Millisecond, poll); ; d = min(2*d, poll) {
 		uids, err := search(c, headerToken, w.token)
 		if err != nil || len(uids) > 0 {
 			return uids, err
 		}
 		if idle {
-			if err := w.idle(ctx, c, poll); err != nil {
+			if err := w.idle(ctx, c, d); err != nil {
 				return nil, err
 			}
 			continue
@@ -92,7 +96,7 @@ func (w *watcher) wait(ctx context.Context, c *imapclient.Client) ([]imap.UID, e
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(poll):
+		case <-time.After(d):
 		}
 	}
 }
