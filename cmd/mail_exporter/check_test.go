@@ -286,3 +286,32 @@ func TestCheckCommandEndpoint(t *testing.T) {
 		t.Errorf("bad scheme: exit %d, want 3", code)
 	}
 }
+
+// TestCheckCommandConfig: --config.file runs every configured check once,
+// so a config can be tested before it is deployed.
+func TestCheckCommandConfig(t *testing.T) {
+	m := testpeers.StartMail(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "pw"), []byte(m.Password), 0o600)
+	cfg := writeConfig(t, dir, fmt.Sprintf(`credentials:
+  monitor: {username: %s, password_file: pw}
+servers:
+  - {name: real, host: %s, tls_server_name: %s, ca_file: %s, credential: monitor,
+     endpoints: [{name: imaps, port: %d}, {name: submission, port: %d}]}
+  - {name: closed, host: 127.0.0.1, endpoints: [{name: smtp, port: 9}]}
+roundtrips:
+  - {name: loop, send: {server: real, endpoint: submission, from: %s, to: %s}, receive: {server: real, endpoint: imaps}, timeout: 10s}
+`, m.User, m.Host, m.ServerName, m.CAFile, m.Ports["imaps"], m.Ports["submission"], m.User, m.User))
+	out, code := runCheckCmd(t, nil, "--config.file="+cfg)
+	if code != 2 {
+		t.Errorf("exit %d, want 2 (the closed port)\n%s", code, out)
+	}
+	for _, want := range []string{"✔ real: imaps", "✔ real: submission", "✘ closed: smtp", "End-to-end delivery", "✔ loop  delivered in"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, m.Password) {
+		t.Error("the password appears in the report")
+	}
+}

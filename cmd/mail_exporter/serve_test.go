@@ -69,10 +69,16 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 		t.Errorf("GET /-/reload = %d, want 405", code)
 	}
 
-	// A valid file with one endpoint less, by HTTP.
+	// A valid file with one endpoint less, by HTTP. The unchanged checks
+	// are not restarted: their stored results are there at once after the
+	// reload (a new check would have none until its first run).
+	lastRun, _ := e.metric(t, `mail_probe_last_run_timestamp_seconds\{endpoint="imaps".*\}`)
 	writeConfig(t, dir, strings.Replace(good, "      - {name: pop3,", "#", 1))
 	if code, body := e.do(t, http.MethodPost, "/-/reload"); code != 200 {
 		t.Fatalf("POST /-/reload = %d %q", code, body)
+	}
+	if v, ok := e.metric(t, `mail_probe_last_run_timestamp_seconds\{endpoint="imaps".*\}`); !ok || v < lastRun {
+		t.Errorf("the unchanged imaps check lost its result on reload (%v, before %v)", v, lastRun)
 	}
 	e.waitMetric(t, `mail_exporter_config_last_reload_successful`, func(v float64) bool { return v == 1 })
 	if _, ok := e.metric(t, `mail_probe_success\{endpoint="pop3".*\}`); ok {
