@@ -315,3 +315,20 @@ roundtrips:
 		t.Error("the password appears in the report")
 	}
 }
+
+// TestCheckCommandTerminal: colour and a progress line on a terminal,
+// plain text when piped. script(1) gives the command a pseudo-terminal.
+func TestCheckCommandTerminal(t *testing.T) {
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) not installed")
+	}
+	piped, _ := runCheckCmd(t, nil, "smtp://127.0.0.1:9")
+	if strings.Contains(piped, "\x1b[") {
+		t.Errorf("escape codes in piped output:\n%q", piped)
+	}
+	out, _ := exec.Command(scriptBin, "-qec", binary+" check smtp://127.0.0.1:9", "/dev/null").CombinedOutput()
+	if !strings.Contains(string(out), "\x1b[31m✘") {
+		t.Errorf("no colour on a terminal:\n%q", out)
+	}
+}
