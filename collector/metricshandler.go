@@ -27,14 +27,15 @@ func (n nonEndpoints) Collect(ch chan<- prometheus.Metric) {
 }
 
 // WriteEndpointText writes the stored result of every endpoint check in
-// the text exposition format (see probe.WriteText).
+// the text exposition format, as rendered when it was stored (see
+// probe.Rendered).
 func (e *Exporter) WriteEndpointText(w io.Writer) error {
 	list := e.snapshot()
-	items := make([]probe.TextSeries, 0, len(list))
+	items := make([]*probe.Rendered, 0, len(list))
 	for _, c := range list {
 		if ec, ok := c.(*endpointCheck); ok {
-			if r := ec.last.Load(); r != nil {
-				items = append(items, probe.TextSeries{Descs: ec.descs, Labels: ec.labels, Result: r})
+			if t := ec.text.Load(); t != nil {
+				items = append(items, t)
 			}
 		}
 	}
@@ -43,7 +44,7 @@ func (e *Exporter) WriteEndpointText(w io.Writer) error {
 
 // MetricsHandler serves /metrics in the text format: the families of g
 // (which should hold e.WithoutEndpoints(), not e), then the endpoint series
-// rendered straight from the stored results. With tens of thousands of
+// as rendered when each result was stored. With tens of thousands of
 // endpoints, going through client_golang's registry for those took seconds
 // and hundreds of MB per scrape. Gzip (fastest level) when the client asks.
 func (e *Exporter) MetricsHandler(g prometheus.Gatherer, log *slog.Logger, maxInFlight int) http.Handler {
@@ -62,7 +63,10 @@ func (e *Exporter) MetricsHandler(g prometheus.Gatherer, log *slog.Logger, maxIn
 			http.Error(w, "error gathering metrics: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		format := expfmt.NegotiateAccept(r.Header, expfmt.FmtText)
+		// Always the text format: the endpoint series below are written as
+		// text, so a client asking for protobuf or OpenMetrics gets text
+		// too (Prometheus accepts it whatever it asked for first).
+		format := expfmt.NewFormat(expfmt.TypeTextPlain)
 		h := w.Header()
 		h.Set("Content-Type", string(format))
 		h.Add("Vary", "Accept-Encoding")

@@ -36,6 +36,8 @@ func TestMetricsHandlerMatchesRegistry(t *testing.T) {
 	for _, enc := range []string{"", "gzip", "gzip;q=0"} {
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		req.Header.Set("Accept-Encoding", enc)
+		// A client preferring protobuf still gets consistent text.
+		req.Header.Set("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain; version=0.0.4") {
