@@ -68,7 +68,7 @@ func benchExporter(b *testing.B, n int) *Exporter {
 	}
 	e.checks = make(map[string]check, len(built))
 	for _, c := range built {
-		c.(*endpointCheck).last.Store(r)
+		c.(*endpointCheck).store(r)
 		e.checks[c.id()] = c
 	}
 	sort.Slice(built, func(i, j int) bool { return built[i].id() < built[j].id() })

@@ -22,6 +22,7 @@ type endpointCheck struct {
 	descs     *probe.Descs
 	labels    []string // values for probe.EndpointLabels + the server's label keys
 	last      atomic.Pointer[probe.Result]
+	text      atomic.Pointer[probe.Rendered] // last, rendered for /metrics
 }
 
 // EndpointID is the identity of an endpoint check.
@@ -79,7 +80,7 @@ func (c *endpointCheck) run(ctx context.Context, log *slog.Logger) bool {
 	if ctx.Err() != nil {
 		return false // cancelled by a reload or shutdown: not a result
 	}
-	prev := c.last.Swap(r)
+	prev := c.store(r)
 	// Log changes of state, not every failure: a down server must not
 	// flood the log once a minute per endpoint.
 	if wasOK := prev != nil && prev.Success; prev == nil || wasOK != r.Success {
@@ -90,6 +91,12 @@ func (c *endpointCheck) run(ctx context.Context, log *slog.Logger) bool {
 		}
 	}
 	return r.Success
+}
+
+// store makes r the last result and returns the one before.
+func (c *endpointCheck) store(r *probe.Result) *probe.Result {
+	c.text.Store(c.descs.Render(r, c.labels))
+	return c.last.Swap(r)
 }
 
 func (c *endpointCheck) runOnce(ctx context.Context, log *slog.Logger, tr *probe.Transcript) collectFunc {

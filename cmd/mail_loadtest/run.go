@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -33,9 +34,10 @@ type loadOpts struct {
 	runs               int
 	workdir            string
 	keep, floor, bbOn  bool
-	floorX25519        bool
+	paired             bool
 	jsonOut            string
 	exporterArgs       string
+	exporterEnv        string
 	self               string
 	farm               *farmInfo
 	farmChild          *child
@@ -46,6 +48,7 @@ type loadOpts struct {
 // exporterResult is one measurement of mail_exporter at one size.
 type exporterResult struct {
 	Endpoints        int       `json:"endpoints"`
+	Run              int       `json:"run"`
 	Seconds          float64   `json:"window_seconds"`
 	ProbesPerSec     float64   `json:"probes_per_second"`
 	SuccessRatio     float64   `json:"success_ratio"`
@@ -64,14 +67,18 @@ type exporterResult struct {
 	RawBytes         int       `json:"scrape_bytes"`
 	Series           int       `json:"series"`
 	Greeting         []float64 `json:"delayed_greeting_seconds"`
-	OthersCPU        float64   `json:"other_processes_cores"` // machine busy minus our processes
+	OthersCPU        float64   `json:"other_processes_cores"` // machine busy minus our processes, window mean
+	OthersMax        float64   `json:"other_processes_cores_max"`
 	Load1            float64   `json:"loadavg1_end"`
+	// The floor running in the same window (--paired), else zero.
+	Floor *baselineResult `json:"paired_floor,omitempty"`
 }
 
 // baselineResult is one measurement of the floor or blackbox_exporter.
 type baselineResult struct {
 	Name         string  `json:"name"`
 	Endpoints    int     `json:"endpoints"`
+	Run          int     `json:"run"`
 	Seconds      float64 `json:"window_seconds"`
 	ProbesPerSec float64 `json:"probes_per_second"`
 	SuccessRatio float64 `json:"success_ratio"`
@@ -79,6 +86,8 @@ type baselineResult struct {
 	PeakRSSKB    int64   `json:"peak_rss_kb"`
 	OthersCPU    float64 `json:"other_processes_cores"`
 	Err          string  `json:"error,omitempty"`
+	// The floor running in the same window (--paired), else nil.
+	Floor *baselineResult `json:"paired_floor,omitempty"`
 }
 
 func runLoad(args []string) int {
@@ -88,7 +97,7 @@ func runLoad(args []string) int {
 	fs.StringVar(&o.exporter, "exporter", "", "path to the built mail_exporter binary (required)")
 	fs.StringVar(&o.blackbox, "blackbox", "prometheus-blackbox-exporter", "blackbox_exporter binary; \"\" skips that baseline")
 	fs.BoolVar(&o.floor, "floor", true, "run the floor baseline")
-	fs.BoolVar(&o.floorX25519, "floor-x25519", false, "also run the floor offering only X25519 (no post-quantum hybrid), to show what that costs")
+	fs.BoolVar(&o.paired, "paired", true, "run the floor in the same window as mail_exporter and as blackbox_exporter, so that CPU ratios compare like with like on a machine whose speed drifts; false: the floor gets its own window")
 	fs.DurationVar(&o.interval, "interval", time.Minute, "probe interval of every endpoint")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "probe timeout")
 	fs.DurationVar(&o.warmup, "warmup", 30*time.Second, "exporter: time after start before measuring")
@@ -105,6 +114,7 @@ func runLoad(args []string) int {
 	fs.BoolVar(&o.keep, "keep", false, "keep the workdir")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every measurement to this JSON file")
 	fs.StringVar(&o.exporterArgs, "exporter-args", "", "extra arguments for mail_exporter, space-separated")
+	fs.StringVar(&o.exporterEnv, "exporter-env", "", "extra environment for mail_exporter, space-separated NAME=VALUE (e.g. GOGC=100)")
 	_ = fs.Parse(args)
 	if o.exporter == "" {
 		fmt.Fprintln(os.Stderr, "mail_loadtest: --exporter=PATH is required (go build -o mail_exporter ./cmd/mail_exporter)")
@@ -126,6 +136,7 @@ func runLoad(args []string) int {
 		}
 		o.blackbox, o.bbOn = p, true
 	}
+	o.paired = o.paired && o.floor
 	var err error
 	if o.self, err = os.Executable(); err != nil {
 		fmt.Fprintln(os.Stderr, "mail_loadtest:", err)
@@ -157,7 +168,7 @@ func runLoad(args []string) int {
 	var bases []baselineResult
 	for run := 1; run <= o.runs; run++ {
 		for _, n := range o.sizes {
-			logf("run %d/%d, %d endpoints: mail_exporter", run, o.runs, n)
+			logf("run %d/%d, %d endpoints: mail_exporter%s", run, o.runs, n, pairedNote(o.paired))
 			r, err := o.measureExporter(n, run)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "mail_loadtest:", err)
@@ -165,23 +176,17 @@ func runLoad(args []string) int {
 			}
 			exps = append(exps, *r)
 			printExporter(os.Stderr, []exporterResult{*r})
-			if o.floor {
+			if o.floor && !o.paired {
 				logf("run %d/%d, %d endpoints: floor", run, o.runs, n)
-				b := o.measureFloor(n)
+				b := o.measureFloorAlone(n, run)
 				bases = append(bases, b)
-				logf("  floor: %.1f probes/s, %.0f µs CPU/probe, ok %.1f%% %s", b.ProbesPerSec, b.CPUPerProbe*1e6, b.SuccessRatio*100, b.Err)
-			}
-			if o.floorX25519 {
-				logf("run %d/%d, %d endpoints: floor, X25519 only", run, o.runs, n)
-				b := o.measureFloor(n, "--x25519")
-				bases = append(bases, b)
-				logf("  floor-x25519: %.1f probes/s, %.0f µs CPU/probe, ok %.1f%% %s", b.ProbesPerSec, b.CPUPerProbe*1e6, b.SuccessRatio*100, b.Err)
+				printBaseline(os.Stderr, b)
 			}
 			if o.bbOn {
-				logf("run %d/%d, %d endpoints: blackbox_exporter", run, o.runs, n)
-				b := o.measureBlackbox(n)
+				logf("run %d/%d, %d endpoints: blackbox_exporter%s", run, o.runs, n, pairedNote(o.paired))
+				b := o.measureBlackbox(n, run)
 				bases = append(bases, b)
-				logf("  blackbox: %.1f probes/s, %.0f µs CPU/probe, ok %.1f%% %s", b.ProbesPerSec, b.CPUPerProbe*1e6, b.SuccessRatio*100, b.Err)
+				printBaseline(os.Stderr, b)
 			}
 			if o.interrupted() {
 				logf("interrupted")
@@ -200,6 +205,13 @@ func runLoad(args []string) int {
 		logf("workdir kept: %s", o.workdir)
 	}
 	return 0
+}
+
+func pairedNote(paired bool) string {
+	if paired {
+		return " (with the floor in the same window)"
+	}
+	return ""
 }
 
 func (o *loadOpts) interrupted() bool {
@@ -234,6 +246,15 @@ func loadavg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+func load1() float64 {
+	f := strings.Fields(loadavg())
+	if len(f) == 0 {
+		return math.NaN()
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 func (o *loadOpts) startFarm() error {
@@ -291,24 +312,33 @@ func (o *loadOpts) writeTargets(path string, n int) error {
 
 // cpuSnap is the CPU time of our processes and of the whole machine.
 type cpuSnap struct {
-	at                 time.Time
-	target, farm, self float64
-	machineBusy        float64 // seconds of all cores
+	at                        time.Time
+	target, floor, farm, self float64
+	machineBusy               float64 // seconds, all cores
 }
 
-func (o *loadOpts) snap(pid int) cpuSnap {
+// snap reads the CPU time of pid (the process measured), of floorPID (0:
+// none) and of the farm and the load test itself.
+func (o *loadOpts) snap(pid, floorPID int) cpuSnap {
 	s := cpuSnap{at: time.Now()}
 	s.target, _ = cpuSeconds(pid)
+	if floorPID > 0 {
+		s.floor, _ = cpuSeconds(floorPID)
+	}
 	s.farm, _ = cpuSeconds(o.farmPID)
 	s.self, _ = cpuSeconds(o.selfPID)
 	s.machineBusy = machineBusy()
 	return s
 }
 
-// othersCores is how many cores processes other than ours kept busy.
-func othersCores(a, b cpuSnap, extra float64) float64 {
+// othersCores is how many cores processes other than ours kept busy
+// between a and b (other engineers' work, on a shared machine).
+func othersCores(a, b cpuSnap) float64 {
 	dt := b.at.Sub(a.at).Seconds()
-	ours := (b.target - a.target) + (b.farm - a.farm) + (b.self - a.self) + extra
+	if dt <= 0 {
+		return math.NaN()
+	}
+	ours := (b.target - a.target) + (b.floor - a.floor) + (b.farm - a.farm) + (b.self - a.self)
 	return math.Max(0, (b.machineBusy-a.machineBusy)-ours) / dt
 }
 
@@ -322,16 +352,77 @@ func machineBusy() float64 {
 	}
 	var total, idle float64
 	for i, v := range f[1:] {
-		x, _ := strconv.ParseFloat(v, 64)
-		if i >= 8 { // guest time is already in user
+		if i >= 7 { // guest time is already in user; steal is not ours to count
 			break
 		}
+		x, _ := strconv.ParseFloat(v, 64)
 		total += x
 		if i == 3 || i == 4 { // idle, iowait
 			idle += x
 		}
 	}
 	return (total - idle) / clockTicks
+}
+
+// companion is the floor running alongside a measured process (--paired).
+type companion struct {
+	c       *child
+	counter *lineCounter
+}
+
+func (o *loadOpts) startFloor(n int, logName string) (*companion, error) {
+	counter := &lineCounter{}
+	c, err := startChild("floor", filepath.Join(o.workdir, logName), counter, nil,
+		o.self, "floor", "--farm="+filepath.Join(o.workdir, "farm.json"), "--endpoints="+strconv.Itoa(n),
+		"--interval="+o.interval.String(), "--concurrency="+strconv.Itoa(o.concurrency), "--timeout="+o.timeout.String())
+	if err != nil {
+		return nil, err
+	}
+	return &companion{c: c, counter: counter}, nil
+}
+
+func (f *companion) pid() int {
+	if f == nil {
+		return 0
+	}
+	return f.c.pid()
+}
+
+func (f *companion) stop() {
+	if f != nil {
+		f.c.stop()
+	}
+}
+
+// counts are a window's probe counter readings, with the CPU snapshots
+// taken right after them.
+type counts struct {
+	probes, failures int64
+	cpu              cpuSnap
+}
+
+// floorResult is the floor's figures between a and b.
+func floorResult(n, run int, f *companion, a, b counts) *baselineResult {
+	r := &baselineResult{Name: "floor", Endpoints: n, Run: run}
+	r.PeakRSSKB, _ = memKB(f.pid(), "VmHWM")
+	r.Seconds = b.cpu.at.Sub(a.cpu.at).Seconds()
+	probes := float64(b.probes - a.probes)
+	if f.c.exited() || probes <= 0 {
+		r.Err = "the floor ran no probes"
+		return r
+	}
+	r.ProbesPerSec = probes / r.Seconds
+	r.SuccessRatio = 1 - float64(b.failures-a.failures)/probes
+	r.CPUPerProbe = (b.cpu.floor - a.cpu.floor) / probes
+	r.OthersCPU = othersCores(a.cpu, b.cpu)
+	return r
+}
+
+func (f *companion) read() (int64, int64) {
+	if f == nil {
+		return 0, 0
+	}
+	return f.counter.get()
 }
 
 func (o *loadOpts) measureExporter(n, run int) (*exporterResult, error) {
@@ -353,7 +444,7 @@ func (o *loadOpts) measureExporter(n, run int) (*exporterResult, error) {
 	if o.exporterArgs != "" {
 		argv = append(argv, strings.Fields(o.exporterArgs)...)
 	}
-	c, err := startChild("mail_exporter", filepath.Join(dir, "exporter.log"), nil, nil, argv...)
+	c, err := startChild("mail_exporter", filepath.Join(dir, "exporter.log"), nil, strings.Fields(o.exporterEnv), argv...)
 	if err != nil {
 		return nil, err
 	}
@@ -362,6 +453,13 @@ func (o *loadOpts) measureExporter(n, run int) (*exporterResult, error) {
 	if err := waitReady(client, base+"/-/ready", c, time.Minute); err != nil {
 		return nil, fmt.Errorf("mail_exporter (log in %s): %w", dir, err)
 	}
+	var floor *companion
+	if o.paired {
+		if floor, err = o.startFloor(n, fmt.Sprintf("floor-%d-%d.log", n, run)); err != nil {
+			return nil, err
+		}
+		defer floor.stop()
+	}
 	if !o.sleep(o.warmup) {
 		return nil, errors.New("interrupted")
 	}
@@ -369,16 +467,19 @@ func (o *loadOpts) measureExporter(n, run int) (*exporterResult, error) {
 	type point struct {
 		before, after cpuSnap
 		s             *scrape
+		floor         counts
 	}
 	var pts []point
+	var gzBuf, plainBuf bytes.Buffer
 	take := func() error {
-		before := o.snap(c.pid())
-		s, err := scrapeExporter(client, base+"/metrics", true, "delayed")
-		after := o.snap(c.pid())
+		before := o.snap(c.pid(), floor.pid())
+		s, err := scrapeExporter(client, base+"/metrics", true, "delayed", &gzBuf)
+		fp, ff := floor.read()
+		after := o.snap(c.pid(), floor.pid())
 		if err != nil {
 			return err
 		}
-		pts = append(pts, point{before, after, s})
+		pts = append(pts, point{before, after, s, counts{fp, ff, after}})
 		return nil
 	}
 	if err := take(); err != nil {
@@ -386,8 +487,7 @@ func (o *loadOpts) measureExporter(n, run int) (*exporterResult, error) {
 	}
 	end := pts[0].after.at.Add(o.duration)
 	for time.Now().Before(end) {
-		wait := min(o.scrapeEvery, time.Until(end))
-		if !o.sleep(wait) {
+		if !o.sleep(min(o.scrapeEvery, time.Until(end))) {
 			return nil, errors.New("interrupted")
 		}
 		if c.exited() {
@@ -397,17 +497,21 @@ func (o *loadOpts) measureExporter(n, run int) (*exporterResult, error) {
 			return nil, err
 		}
 	}
-	r := &exporterResult{Endpoints: n, Load1: load1()}
+	r := &exporterResult{Endpoints: n, Run: run, Load1: load1()}
 	r.PeakRSSKB, _ = memKB(c.pid(), "VmHWM")
+	first, last := pts[0], pts[len(pts)-1]
+	if floor != nil {
+		r.Floor = floorResult(n, run, floor, first.floor, last.floor)
+		floor.stop()
+	}
 	var plain []float64
-	for range 3 {
-		if s, err := scrapeExporter(client, base+"/metrics", false, "delayed"); err == nil {
+	for i := range 4 { // the first one grows the buffer: not counted
+		if s, err := scrapeExporter(client, base+"/metrics", false, "delayed", &plainBuf); err == nil && i > 0 {
 			plain = append(plain, s.took.Seconds())
 		}
 	}
 	r.ScrapePlain = median(plain)
 
-	first, last := pts[0], pts[len(pts)-1]
 	r.Seconds = last.after.at.Sub(first.after.at).Seconds()
 	probes := (last.s.checksOK + last.s.checksFail) - (first.s.checksOK + first.s.checksFail)
 	if probes <= 0 {
@@ -434,6 +538,7 @@ func (o *loadOpts) measureExporter(n, run int) (*exporterResult, error) {
 		if dp := (p.s.checksOK + p.s.checksFail) - (prev.s.checksOK + prev.s.checksFail); dp > 0 {
 			r.WindowCPU = append(r.WindowCPU, (p.after.target-prev.after.target)/dp)
 		}
+		r.OthersMax = math.Max(r.OthersMax, othersCores(prev.after, p.after))
 	}
 	if len(pts) > 1 {
 		r.ScrapeCPU = scrapeCPU / float64(len(pts)-1)
@@ -444,17 +549,8 @@ func (o *loadOpts) measureExporter(n, run int) (*exporterResult, error) {
 	lag := last.s.lag.sub(first.s.lag)
 	r.LagP50, r.LagP99 = lag.quantile(0.5), lag.quantile(0.99)
 	r.LagMax = maxBucket(lag)
-	r.OthersCPU = othersCores(first.after, last.after, 0)
+	r.OthersCPU = othersCores(first.after, last.after)
 	return r, nil
-}
-
-func load1() float64 {
-	f := strings.Fields(loadavg())
-	if len(f) == 0 {
-		return math.NaN()
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
 }
 
 // maxBucket is the upper bound of the highest bucket that gained counts.
@@ -464,8 +560,7 @@ func maxBucket(h histogram) float64 {
 		les = append(les, le)
 	}
 	slices.Sort(les)
-	prev := 0.0
-	out := 0.0
+	prev, out := 0.0, 0.0
 	for _, le := range les {
 		if h[le] > prev {
 			out = le
@@ -493,23 +588,28 @@ func waitReady(client *http.Client, url string, c *child, limit time.Duration) e
 	return fmt.Errorf("not ready after %v", limit)
 }
 
-// measureBaseline runs one baseline process for the baseline window;
-// counts returns its probes and failures so far.
-func (o *loadOpts) measureBaseline(name string, n int, c *child, counts func() (int64, int64)) baselineResult {
-	r := baselineResult{Name: name, Endpoints: n}
+// measureBaseline measures process c (with the paired floor, if any) over
+// the baseline window; read returns c's probes and failures so far.
+func (o *loadOpts) measureBaseline(name string, n, run int, c *child, read func() (int64, int64), floor *companion) baselineResult {
+	r := baselineResult{Name: name, Endpoints: n, Run: run}
 	if !o.sleep(o.baseWarmup) {
 		r.Err = "interrupted"
 		return r
 	}
-	p0, f0 := counts()
-	s0 := o.snap(c.pid())
+	p0, f0 := read()
+	fp0, ff0 := floor.read()
+	s0 := o.snap(c.pid(), floor.pid())
 	if !o.sleep(o.baseDuration) {
 		r.Err = "interrupted"
 		return r
 	}
-	p1, f1 := counts()
-	s1 := o.snap(c.pid())
+	p1, f1 := read()
+	fp1, ff1 := floor.read()
+	s1 := o.snap(c.pid(), floor.pid())
 	r.PeakRSSKB, _ = memKB(c.pid(), "VmHWM")
+	if floor != nil {
+		r.Floor = floorResult(n, run, floor, counts{fp0, ff0, s0}, counts{fp1, ff1, s1})
+	}
 	if c.exited() {
 		r.Err = name + " exited"
 		return r
@@ -523,30 +623,22 @@ func (o *loadOpts) measureBaseline(name string, n int, c *child, counts func() (
 	r.ProbesPerSec = probes / r.Seconds
 	r.SuccessRatio = 1 - float64(f1-f0)/probes
 	r.CPUPerProbe = (s1.target - s0.target) / probes
-	r.OthersCPU = othersCores(s0, s1, 0)
+	r.OthersCPU = othersCores(s0, s1)
 	return r
 }
 
-// measureFloor runs the floor; with extra "--x25519" it is the
-// "floor-x25519" variant.
-func (o *loadOpts) measureFloor(n int, extra ...string) baselineResult {
-	name := "floor"
-	if len(extra) > 0 {
-		name = "floor-x25519"
-	}
-	counter := &lineCounter{}
-	argv := append([]string{o.self, "floor", "--farm=" + filepath.Join(o.workdir, "farm.json"), "--endpoints=" + strconv.Itoa(n),
-		"--interval=" + o.interval.String(), "--concurrency=" + strconv.Itoa(o.concurrency), "--timeout=" + o.timeout.String()}, extra...)
-	c, err := startChild(name, filepath.Join(o.workdir, fmt.Sprintf("%s-%d.log", name, n)), counter, nil, argv...)
+// measureFloorAlone measures the floor in its own window (--paired=false).
+func (o *loadOpts) measureFloorAlone(n, run int) baselineResult {
+	f, err := o.startFloor(n, fmt.Sprintf("floor-%d-%d.log", n, run))
 	if err != nil {
-		return baselineResult{Name: name, Endpoints: n, Err: err.Error()}
+		return baselineResult{Name: "floor", Endpoints: n, Run: run, Err: err.Error()}
 	}
-	defer c.stop()
-	return o.measureBaseline(name, n, c, counter.get)
+	defer f.stop()
+	return o.measureBaseline("floor", n, run, f.c, f.counter.get, nil)
 }
 
-func (o *loadOpts) measureBlackbox(n int) baselineResult {
-	r := baselineResult{Name: "blackbox", Endpoints: n}
+func (o *loadOpts) measureBlackbox(n, run int) baselineResult {
+	r := baselineResult{Name: "blackbox", Endpoints: n, Run: run}
 	cfg := filepath.Join(o.workdir, "blackbox.yml")
 	if err := writeBlackboxConfig(cfg, o.farm.CAFile, o.timeout); err != nil {
 		r.Err = err.Error()
@@ -558,7 +650,7 @@ func (o *loadOpts) measureBlackbox(n int) baselineResult {
 		return r
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	c, err := startChild("blackbox", filepath.Join(o.workdir, fmt.Sprintf("blackbox-%d.log", n)), nil, nil,
+	c, err := startChild("blackbox", filepath.Join(o.workdir, fmt.Sprintf("blackbox-%d-%d.log", n, run)), nil, nil,
 		o.blackbox, "--config.file="+cfg, "--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--log.level=warn")
 	if err != nil {
 		r.Err = err.Error()
@@ -569,10 +661,17 @@ func (o *loadOpts) measureBlackbox(n int) baselineResult {
 		r.Err = "blackbox_exporter: " + err.Error()
 		return r
 	}
-	ports := o.farm.StartTLS[:n]
-	d := startDriver(base, ports, o.interval, o.concurrency, o.timeout)
+	var floor *companion
+	if o.paired {
+		if floor, err = o.startFloor(n, fmt.Sprintf("floor-bb-%d-%d.log", n, run)); err != nil {
+			r.Err = err.Error()
+			return r
+		}
+		defer floor.stop()
+	}
+	d := startDriver(base, o.farm.StartTLS[:n], o.interval, o.concurrency, o.timeout)
 	defer d.halt()
-	r = o.measureBaseline("blackbox", n, c, d.get)
+	r = o.measureBaseline("blackbox", n, run, c, d.get, floor)
 	if e, ok := d.firstErr.Load().(string); ok && r.Err == "" && r.SuccessRatio < 1 {
 		r.Err = "first failure: " + e
 	}

@@ -77,7 +77,13 @@ func (h histogram) quantile(q float64) float64 {
 
 // scrapeExporter GETs url like Prometheus does (gzip when gz) and parses
 // the few series the load test needs.
-func scrapeExporter(client *http.Client, url string, gz bool, delayedServer string) (*scrape, error) {
+// buf is reused between scrapes (nil: a new one), so that growing it is
+// not timed as part of the scrape.
+func scrapeExporter(client *http.Client, url string, gz bool, delayedServer string, buf *bytes.Buffer) (*scrape, error) {
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -93,8 +99,8 @@ func scrapeExporter(client *http.Client, url string, gz bool, delayedServer stri
 	if err != nil {
 		return nil, err
 	}
-	var body bytes.Buffer
-	_, err = io.Copy(&body, resp.Body)
+	body := buf
+	_, err = io.Copy(body, resp.Body)
 	resp.Body.Close()
 	took := time.Since(start)
 	if err != nil {
@@ -104,9 +110,9 @@ func scrapeExporter(client *http.Client, url string, gz bool, delayedServer stri
 		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	s := &scrape{took: took, wireBytes: body.Len(), lag: histogram{}, greeting: math.NaN(), delayedRun: math.NaN()}
-	var r io.Reader = &body
+	var r io.Reader = body
 	if resp.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(&body)
+		zr, err := gzip.NewReader(body)
 		if err != nil {
 			return nil, err
 		}

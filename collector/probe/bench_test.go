@@ -53,8 +53,9 @@ func BenchmarkProbe(b *testing.B) {
 	}
 }
 
-// BenchmarkCollectResult renders one stored result as metrics: the per
-// endpoint share of a /metrics scrape.
+// BenchmarkCollectResult turns one stored result into metrics: through
+// client_golang (Collect, as /probe does) and as text (Render, done once
+// per probe for /metrics).
 func BenchmarkCollectResult(b *testing.B) {
 	p := newPKI(b, peers.CertOptions{})
 	tg := target(p, config.SMTP, config.TLSStartTLS, startSMTP(b, p, false), cred())
@@ -64,14 +65,23 @@ func BenchmarkCollectResult(b *testing.B) {
 	}
 	d := NewDescs([]string{"site"})
 	labels := []string{"mx1", "127.0.0.1", "submission", "smtp", "587", "starttls", "fra"}
-	ch := make(chan prometheus.Metric, 64)
-	b.ReportAllocs()
-	for b.Loop() {
-		go func() { d.Collect(ch, r, labels); close(ch) }()
-		for range ch {
+	b.Run("collect", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ch := make(chan prometheus.Metric, 64)
+			go func() { d.Collect(ch, r, labels); close(ch) }()
+			for range ch {
+			}
 		}
-		ch = make(chan prometheus.Metric, 64)
-	}
+	})
+	b.Run("render", func(b *testing.B) {
+		b.ReportAllocs()
+		var size int
+		for b.Loop() {
+			size = d.Render(r, labels).Size()
+		}
+		b.ReportMetric(float64(size), "bytes/result")
+	})
 }
 
 // TestGreetingPhaseTiming checks that phase timings measure the server, not

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -236,14 +237,6 @@ func b2f(b bool) float64 {
 
 // --- the text exposition format, rendered directly -----------------------
 
-// TextSeries is one endpoint's stored result with its label values, as
-// given to Descs.Collect.
-type TextSeries struct {
-	Descs  *Descs
-	Labels []string
-	Result *Result
-}
-
 // textLayout says where each label goes when a series is written with its
 // label names sorted, as client_golang writes them.
 type textLayout struct {
@@ -279,7 +272,7 @@ func newTextLayout(base []string) textLayout {
 	return l
 }
 
-// renderedLabels are one endpoint's base labels, rendered once per scrape:
+// renderedLabels are one endpoint's base labels, rendered once per Render:
 // `a="x",b="y"` in sorted name order, with cut[i] the offset of pair i.
 type renderedLabels struct {
 	base string
@@ -316,6 +309,13 @@ func appendEscaped(b []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
+	clean := true
+	for i := 0; i < len(s) && clean; i++ {
+		clean = s[i] != '\\' && s[i] != '"' && s[i] != '\n'
+	}
+	if clean {
+		return append(b, s...)
+	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\':
@@ -350,41 +350,77 @@ func appendFloat(b []byte, v float64) []byte {
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
-// WriteText writes the series of every item in the Prometheus text
-// exposition format (version 0.0.4), family by family, each family's
-// series in the order of items, label names sorted. It builds no
-// client_golang metric: with 10k endpoints a scrape has ~230k endpoint
-// series, and building, checking and sorting a metric object for each took
-// seconds and hundreds of MB per scrape; here a series costs one line
-// appended to a buffer.
-func WriteText(w io.Writer, items []TextSeries) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	rendered := make([]renderedLabels, len(items))
-	var scratch []byte
-	for i, it := range items {
-		rendered[i], scratch = it.Descs.layout.render(it.Labels, scratch)
+// Rendered is one stored result's series in the text exposition format,
+// family by family, label names sorted as client_golang writes them. It is
+// made once, when the result is stored (Descs.Render), so that a scrape
+// only copies bytes: with 10k endpoints a scrape has ~230k endpoint series,
+// and building a client_golang metric for each took seconds and hundreds
+// of MB per scrape; rendering them at every scrape still walked every
+// result once per family, a cache miss each time.
+type Rendered struct {
+	buf []byte
+	end [numFamilies]uint32 // family f is buf[end[f-1]:end[f]]
+}
+
+func (t *Rendered) family(f family) []byte {
+	var start uint32
+	if f > 0 {
+		start = t.end[f-1]
 	}
-	line := make([]byte, 0, 1024)
+	return t.buf[start:t.end[f]]
+}
+
+// Size is the rendered text's length in bytes.
+func (t *Rendered) Size() int { return len(t.buf) }
+
+var renderScratch = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// Render renders r with label values labels (EndpointLabels then the extra
+// keys, as for Collect).
+func (d *Descs) Render(r *Result, labels []string) *Rendered {
+	sp := renderScratch.Get().(*[]byte)
+	var rl renderedLabels
+	rl, *sp = d.layout.render(labels, *sp)
+	b := (*sp)[:0]
+	t := &Rendered{}
 	for f := range numFamilies {
-		spec := &families[f]
-		header := false
-		for i := range items {
-			it, rl := &items[i], &rendered[i]
-			extra := it.Descs.layout.extra[f]
-			eachSample(it.Result, f, func(v float64, x extraValues) {
-				if !header {
-					header = true
-					line = appendHeader(line[:0], spec)
-					_, _ = bw.Write(line)
-				}
-				line = append(line[:0], spec.name...)
-				line = append(line, '{')
-				line = appendLabels(line, rl, extra, &x)
-				line = append(line, '}', ' ')
-				line = appendFloat(line, v)
-				line = append(line, '\n')
-				_, _ = bw.Write(line)
-			})
+		name, extra := families[f].name, d.layout.extra[f]
+		eachSample(r, f, func(v float64, x extraValues) {
+			b = append(b, name...)
+			b = append(b, '{')
+			b = appendLabels(b, &rl, extra, &x)
+			b = append(b, '}', ' ')
+			b = appendFloat(b, v)
+			b = append(b, '\n')
+		})
+		t.end[f] = uint32(len(b))
+	}
+	t.buf = append(make([]byte, 0, len(b)), b...)
+	*sp = b[:0]
+	renderScratch.Put(sp)
+	return t
+}
+
+// WriteText writes the series of every item in the text exposition format
+// (version 0.0.4): family by family, each family's series in item order.
+func WriteText(w io.Writer, items []*Rendered) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var header []byte
+	for f := range numFamilies {
+		started := false
+		for _, t := range items {
+			chunk := t.family(f)
+			if len(chunk) == 0 {
+				continue
+			}
+			if !started {
+				started = true
+				header = appendHeader(header[:0], &families[f])
+				_, _ = bw.Write(header)
+			}
+			if _, err := bw.Write(chunk); err != nil {
+				return err
+			}
 		}
 	}
 	return bw.Flush()

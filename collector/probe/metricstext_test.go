@@ -73,16 +73,22 @@ func parseText(t *testing.T, text string) map[string]*dto.MetricFamily {
 func TestWriteTextMatchesCollect(t *testing.T) {
 	for _, extra := range [][]string{nil, {"site"}, {"a_zone", "zz_top"}} {
 		d := NewDescs(extra)
-		var items []TextSeries
+		type item struct {
+			labels []string
+			r      *Result
+		}
+		var items []item
+		var rendered []*Rendered
 		for i, r := range textResults() {
 			labels := []string{fmt.Sprintf("mx%d", i), "mail.example.test", "submission", "smtp", "587", "starttls"}
 			for _, k := range extra {
 				labels = append(labels, "v-"+k)
 			}
-			items = append(items, TextSeries{Descs: d, Labels: labels, Result: r})
+			items = append(items, item{labels, r})
+			rendered = append(rendered, d.Render(r, labels))
 		}
 		var buf bytes.Buffer
-		if err := WriteText(&buf, items); err != nil {
+		if err := WriteText(&buf, rendered); err != nil {
 			t.Fatal(err)
 		}
 		got := parseText(t, buf.String())
@@ -90,7 +96,7 @@ func TestWriteTextMatchesCollect(t *testing.T) {
 		reg := prometheus.NewPedanticRegistry()
 		reg.MustRegister(collectorOf(func(ch chan<- prometheus.Metric) {
 			for _, it := range items {
-				d.Collect(ch, it.Result, it.Labels)
+				d.Collect(ch, it.r, it.labels)
 			}
 		}))
 		want, err := reg.Gather()
@@ -143,7 +149,7 @@ func TestWriteTextLineFormat(t *testing.T) {
 	r := textResults()[0]
 	labels := []string{"mx1", "127.0.0.1", "submission", "smtp", "587", "starttls", "fra"}
 	var buf bytes.Buffer
-	if err := WriteText(&buf, []TextSeries{{Descs: d, Labels: labels, Result: r}}); err != nil {
+	if err := WriteText(&buf, []*Rendered{d.Render(r, labels)}); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
