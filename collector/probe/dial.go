@@ -57,7 +57,7 @@ type session struct {
 // run resolves, connects, does implicit TLS, then hands over to fn. The
 // connection is always closed before run returns, and a cancelled context
 // unblocks any read at once (the whole probe has one deadline).
-func (s *session) run(ctx context.Context, fn ProbeFn) error {
+func (s *session) run(ctx context.Context, fn probeFn) error {
 	if err := s.dial(ctx); err != nil {
 		return err
 	}

@@ -45,12 +45,12 @@ type Target struct {
 // is cut off here instead of growing the exporter's memory.
 const DefaultReadLimit = 1 << 20
 
-// ProbeFn speaks one protocol. It records phases and facts into r and
+// probeFn speaks one protocol. It records phases and facts into r and
 // returns the error that ended the probe, if any (classified by failReason).
-type ProbeFn func(ctx context.Context, s *session, r *Result) error
+type probeFn func(ctx context.Context, s *session, r *Result) error
 
-// Probers maps a protocol to its prober.
-func prober(p config.Protocol) ProbeFn {
+// prober returns the function that speaks protocol p, nil if none does.
+func prober(p config.Protocol) probeFn {
 	switch p {
 	case config.SMTP:
 		return probeSMTP
