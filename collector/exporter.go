@@ -185,12 +185,27 @@ func (e *Exporter) install() {
 			continue
 		}
 		jobs = append(jobs, scheduler.Job{
-			ID: c.id(), Fingerprint: c.fingerprint(), Kind: c.kind(), Interval: c.interval(),
+			ID: c.id(), Fingerprint: c.fingerprint(), Kind: c.kind(), Interval: c.interval(), Key: schedKey(c),
 			Run: func(ctx context.Context) { e.runScheduled(ctx, c) },
 		})
 	}
 	e.sched.Update(jobs)
 }
+
+// schedKey is the server a check loads, for the scheduler's per-host limit:
+// the host an endpoint check dials, the sending server of a roundtrip; ""
+// for domain checks (they load resolvers, not mail servers).
+func schedKey(c check) string {
+	switch c := c.(type) {
+	case *endpointCheck:
+		return hostKey(c.target.Host)
+	case *roundtripCheck:
+		return hostKey(c.check.Send.Host)
+	}
+	return ""
+}
+
+func hostKey(host string) string { return strings.ToLower(strings.TrimSuffix(host, ".")) }
 
 // setDiscovered replaces the endpoint checks discovered for one domain.
 func (e *Exporter) setDiscovered(domainID string, cs []check) {

@@ -20,8 +20,12 @@ type Job struct {
 	ID          string // stable identity, e.g. "endpoint/mx1/imaps"
 	Fingerprint string // changes when the check's settings change
 	Kind        string // "endpoint", "domain", "roundtrip": the lag histogram's label
-	Interval    time.Duration
-	Run         func(ctx context.Context)
+	// Key names the server a run loads: runs with the same non-empty Key
+	// share the per-host limit (host_concurrency). The exporter sets the
+	// host dialled; "" = no per-host limit (e.g. DNS checks).
+	Key      string
+	Interval time.Duration
+	Run      func(ctx context.Context)
 }
 
 type entry struct {
