@@ -32,7 +32,7 @@ type check interface {
 	// set, receives the transcript.
 	runOnce(ctx context.Context, log *slog.Logger, tr *probe.Transcript) collectFunc
 	collect(ch chan<- prometheus.Metric)
-	status() statusRow
+	status() StatusRow
 }
 
 // collectFunc writes one result's metrics.
@@ -159,3 +159,9 @@ func fingerprintOf(parts ...any) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
+
+// DomainID and RoundtripID are the identities of domain and roundtrip checks.
+func DomainID(domain string) string {
+	return "domain/" + strings.ToLower(strings.TrimSuffix(domain, "."))
+}
+func RoundtripID(name string) string { return "roundtrip/" + name }

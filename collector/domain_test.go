@@ -1,10 +1,8 @@
 package collector
 
 import (
+	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/dnstest"
+	"github.com/mail-exporter/mail_exporter/collector/probe"
 )
 
 // TestDomainChecksThroughTheExporter runs a domain's checks the way the
@@ -64,14 +63,23 @@ mail_dns_record_valid{check="tls_rpt",domain="wired.test"} 1
 		t.Errorf("mail_dnssec_secure = %v, want 1", v)
 	}
 
-	// On demand, with a transcript of the log lines.
-	rec := httptest.NewRecorder()
-	exp.ProbeHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe?domain=wired.test&debug=true", nil))
-	body, _ := io.ReadAll(rec.Body)
-	for _, s := range []string{`mail_dmarc_policy_info{domain="wired.test",policy="reject",subdomain_policy="quarantine"} 1`, "domain checks start"} {
-		if !strings.Contains(string(body), s) {
-			t.Errorf("/probe?domain= lacks %q:\n%s", s, body)
-		}
+	// On demand, with a transcript of the log lines (/probe's own tests
+	// are in collector/web).
+	od, ok := exp.Lookup(DomainID("wired.test"))
+	if !ok {
+		t.Fatal("Lookup: no domain check")
+	}
+	tr := probe.NewTranscript()
+	policy := `
+# HELP mail_dmarc_policy_info 1; the DMARC policy that applies to the domain and to its subdomains.
+# TYPE mail_dmarc_policy_info gauge
+mail_dmarc_policy_info{domain="wired.test",policy="reject",subdomain_policy="quarantine"} 1
+`
+	if err := testutil.CollectAndCompare(od.RunOnce(context.Background(), tr), strings.NewReader(policy), "mail_dmarc_policy_info"); err != nil {
+		t.Errorf("on demand: %v", err)
+	}
+	if !strings.Contains(tr.String(), "domain checks start") {
+		t.Errorf("on-demand transcript lacks the log lines:\n%s", tr.String())
 	}
 	c, _ := exp.lookup(DomainID("wired.test"))
 	if row := c.status(); !row.OK || row.Result != "valid" {

@@ -209,8 +209,8 @@ func summary(r *dnscheck.Result) string {
 	return strings.Join(parts, "; ")
 }
 
-func (c *domainCheck) status() statusRow {
-	row := statusRow{Kind: "domain", Name: c.cfg.Domain, Target: strings.Join(c.cfg.Checks, " ")}
+func (c *domainCheck) status() StatusRow {
+	row := StatusRow{Kind: "domain", Name: c.cfg.Domain, Target: strings.Join(c.cfg.Checks, " ")}
 	if r := c.last.Load(); r != nil {
 		row.Ran, row.OK, row.Finished, row.Reason = true, healthy(r), r.Finished, summary(r)
 		row.Result = "valid"

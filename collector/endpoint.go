@@ -110,8 +110,8 @@ func (c *endpointCheck) collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (c *endpointCheck) status() statusRow {
-	row := statusRow{
+func (c *endpointCheck) status() StatusRow {
+	row := StatusRow{
 		Kind:   "endpoint",
 		Name:   c.server.Name + "/" + c.ep.Name,
 		Target: c.server.Host + ":" + strconv.Itoa(c.ep.Port) + " " + string(c.ep.Protocol) + " " + string(c.ep.TLS),
@@ -123,7 +123,7 @@ func (c *endpointCheck) status() statusRow {
 	row.Ran, row.OK, row.Result, row.Reason = true, r.Success, string(r.Reason), r.Error
 	row.Finished = r.Start.Add(r.Duration)
 	if r.TLS != nil {
-		row.setCert(r.TLS.NotAfter, c.target.Now())
+		row.SetCert(r.TLS.NotAfter, c.target.Now())
 	}
 	return row
 }

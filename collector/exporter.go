@@ -1,7 +1,8 @@
 // Package collector schedules the configured checks, stores their latest
-// results and exposes them: as metrics rendered at scrape time, as on-demand
-// probes and as a status page. The checks themselves live in sub-packages
-// (probe, dnscheck, roundtrip) and know nothing of this one.
+// results and renders them as metrics at scrape time. The checks themselves
+// live in sub-packages (probe, dnscheck, roundtrip) and know nothing of this
+// one; the HTTP side (/metrics, /probe, the status page) lives in
+// collector/web, which sees the Exporter through webapi.go.
 package collector
 
 import (
@@ -251,7 +252,7 @@ func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) { e.collect(ch, true) }
 
 // collect is Collect, leaving out the endpoint series unless endpoints:
-// MetricsHandler writes those itself (see WithoutEndpoints).
+// web.Metrics writes those itself (see WithoutEndpoints).
 func (e *Exporter) collect(ch chan<- prometheus.Metric, endpoints bool) {
 	for _, c := range e.snapshot() {
 		if _, ok := c.(*endpointCheck); ok && !endpoints {

@@ -3,11 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,59 +12,24 @@ import (
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/fakes"
-	"github.com/mail-exporter/mail_exporter/collector/internal/peers"
 )
 
 // fixture is an exporter configured against in-process fake servers.
 type fixture struct {
 	exp  *Exporter
 	cfg  *config.Config
-	dir  string
 	yaml string
 }
 
 func newFixture(t *testing.T, extra string) *fixture {
 	t.Helper()
-	pki := fakes.NewPKI(t, peers.CertOptions{})
-	dir := t.TempDir()
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, pki.CA.PEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pwFile := filepath.Join(dir, "password")
-	if err := os.WriteFile(pwFile, []byte(fakes.Password+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	smtps := fakes.SMTP(t, pki, true)
-	submission := fakes.SMTP(t, pki, false)
-	imaps := fakes.IMAP(t, pki, true)
-	pop3s := fakes.POP3(t, pki, true, []string{"USER", "SASL PLAIN"})
-	y := fmt.Sprintf(`
-global: {interval: 1m, timeout: 5s, ca_file: %s, ehlo_name: probe.example.test}
-credentials:
-  monitor: {username: %s, password_file: %s}
-servers:
-  - name: fake
-    host: 127.0.0.1
-    tls_server_name: %s
-    credential: monitor
-    labels: {site: lab}
-    endpoints:
-      - {name: submissions, port: %d}
-      - {name: submission, port: %d}
-      - {name: imaps, port: %d}
-      - {name: pop3s, port: %d}
-%s`, caFile, fakes.User, pwFile, fakes.Name, smtps, submission, imaps, pop3s, extra)
-	path := filepath.Join(dir, "targets.yaml")
-	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := fakes.Targets(t, extra)
 	exp := New(Options{Hostname: "probe.example.test"})
 	if err := exp.Reload(path); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(exp.Stop)
-	return &fixture{exp: exp, cfg: exp.Config(), dir: dir, yaml: path}
+	return &fixture{exp: exp, cfg: exp.Config(), yaml: path}
 }
 
 // runAll runs every check once, synchronously.
@@ -129,56 +90,6 @@ func scrape(t *testing.T, g prometheus.Gatherer) string {
 		fmt.Fprintln(&b, mf.String())
 	}
 	return b.String()
-}
-
-func TestProbeHandler(t *testing.T) {
-	f := newFixture(t, "")
-	h := f.exp.ProbeHandler()
-	get := func(q string) (int, string) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe?"+q, nil))
-		b, _ := io.ReadAll(rec.Body)
-		return rec.Code, string(b)
-	}
-	for _, q := range []string{"server=fake&endpoint=nope", "server=other&endpoint=imaps", "domain=example.org", "roundtrip=x"} {
-		if code, _ := get(q); code != http.StatusNotFound {
-			t.Errorf("%s: status %d, want 404", q, code)
-		}
-	}
-	if code, _ := get("host=127.0.0.1"); code != http.StatusBadRequest {
-		t.Errorf("no check named: status %d, want 400", code)
-	}
-	code, body := get("server=fake&endpoint=submission")
-	if code != 200 || !strings.Contains(body, `mail_probe_success{endpoint="submission"`) || strings.Contains(body, `endpoint="imaps"`) {
-		t.Errorf("probe answer %d:\n%s", code, body)
-	}
-	code, body = get("server=fake&endpoint=submission&debug=true")
-	if code != 200 || !strings.Contains(body, "C: AUTH PLAIN ****") || !strings.Contains(body, "mail_probe_success") {
-		t.Errorf("debug answer %d:\n%s", code, body)
-	}
-	if strings.Contains(body, fakes.Password) || strings.Contains(body, "AG1vbml0b3JA") {
-		t.Errorf("debug output leaks the password:\n%s", body)
-	}
-	// An on-demand probe is not stored: /metrics shows the schedule's results.
-	if n := testutil.CollectAndCount(f.exp, "mail_probe_success"); n != 0 {
-		t.Errorf("/probe stored a result (%d series)", n)
-	}
-}
-
-func TestStatusPage(t *testing.T) {
-	f := newFixture(t, "")
-	f.runAll(t)
-	rec := httptest.NewRecorder()
-	f.exp.StatusHandler("test").ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	body := rec.Body.String()
-	for _, want := range []string{"fake/imaps", "fake/submission", "OK", "days", "0 failing"} {
-		if !strings.Contains(body, want) {
-			t.Errorf("status page lacks %q:\n%s", want, body)
-		}
-	}
-	if strings.Contains(body, fakes.Password) {
-		t.Error("status page leaks the password")
-	}
 }
 
 func TestReloadKeepsUnchangedChecks(t *testing.T) {

@@ -98,8 +98,8 @@ func (c *roundtripCheck) collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (c *roundtripCheck) status() statusRow {
-	row := statusRow{
+func (c *roundtripCheck) status() StatusRow {
+	row := StatusRow{
 		Kind:   "roundtrip",
 		Name:   c.cfg.Name,
 		Target: c.cfg.Send.Server.Name + "/" + c.cfg.Send.Endpoint.Name + " → " + c.cfg.Receive.Server.Name + "/" + c.cfg.Receive.Endpoint.Name + " " + c.cfg.Receive.Mailbox,

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mail-exporter/mail_exporter/collector"
 	"github.com/mail-exporter/mail_exporter/collector/config"
+	cweb "github.com/mail-exporter/mail_exporter/collector/web"
 )
 
 type serveFlags struct {
@@ -68,7 +69,7 @@ func runServe(f serveFlags) int {
 		versioncollector.NewCollector("mail_exporter"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		exp.WithoutEndpoints(), // endpoint series: written by exp.MetricsHandler
+		exp.WithoutEndpoints(), // endpoint series: written by web.Metrics
 	)
 
 	mux := newMux(exp, reg, func() error { return exp.Reload(*f.configFile) }, log)
@@ -107,9 +108,9 @@ func runServe(f serveFlags) int {
 // newMux wires the HTTP endpoints of SPEC section 4.
 func newMux(exp *collector.Exporter, reg *prometheus.Registry, reload func() error, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", exp.MetricsHandler(reg, log, 8))
-	mux.Handle("/probe", exp.ProbeHandler())
-	mux.Handle("/", exp.StatusHandler(version.Version))
+	mux.Handle("/metrics", cweb.Metrics(reg, exp, log, 8))
+	mux.Handle("/probe", cweb.Probe(exp))
+	mux.Handle("/", cweb.Status(exp, version.Version, log))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})

@@ -1,7 +1,8 @@
-package collector
+package web
 
 import (
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,21 +19,21 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// /metrics through MetricsHandler shows the same series as the Exporter
+// /metrics through Metrics shows the same series as the Exporter
 // collected through client_golang, gzipped or not, and lints clean.
 func TestMetricsHandlerMatchesRegistry(t *testing.T) {
-	f := newFixture(t, "")
-	f.runAll(t)
+	exp := newExporter(t, "")
+	exp.RunAll(context.Background())
 
 	full := prometheus.NewRegistry()
-	full.MustRegister(f.exp)
+	full.MustRegister(exp)
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(full, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	want := seriesOf(t, rec.Body)
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(f.exp.WithoutEndpoints())
-	h := f.exp.MetricsHandler(reg, f.exp.log, 2)
+	reg.MustRegister(exp.WithoutEndpoints())
+	h := Metrics(reg, exp, discard, 2)
 	for _, enc := range []string{"", "gzip", "gzip;q=0"} {
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		req.Header.Set("Accept-Encoding", enc)
@@ -55,7 +56,7 @@ func TestMetricsHandlerMatchesRegistry(t *testing.T) {
 		}
 		got := seriesOf(t, body)
 		if len(want) < 50 || !slices.Equal(got, want) {
-			t.Errorf("%q: MetricsHandler and the registry differ:\n got %d:\n%s\nwant %d:\n%s", enc, len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
+			t.Errorf("%q: Metrics and the registry differ:\n got %d:\n%s\nwant %d:\n%s", enc, len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
 		}
 	}
 }

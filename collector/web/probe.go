@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"context"
@@ -12,28 +12,34 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/mail-exporter/mail_exporter/collector"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 )
 
-// ProbeHandler runs one configured check now and answers with its metrics
-// alone, from a fresh registry (SPEC section 4). Only configured checks can
-// be run: the exporter never probes a host it was not told to watch.
-func (e *Exporter) ProbeHandler() http.Handler {
+// Checks looks up a running check by identity (collector.Exporter).
+type Checks interface {
+	Lookup(id string) (collector.Check, bool)
+}
+
+// Probe runs one configured check now and answers with its metrics alone,
+// from a fresh registry (SPEC section 4). Only configured checks can be
+// run: the exporter never probes a host it was not told to watch.
+func Probe(checks Checks) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		var id string
 		switch {
 		case q.Get("server") != "" && q.Get("endpoint") != "":
-			id = EndpointID(q.Get("server"), q.Get("endpoint"))
+			id = collector.EndpointID(q.Get("server"), q.Get("endpoint"))
 		case q.Get("domain") != "":
-			id = DomainID(q.Get("domain"))
+			id = collector.DomainID(q.Get("domain"))
 		case q.Get("roundtrip") != "":
-			id = RoundtripID(q.Get("roundtrip"))
+			id = collector.RoundtripID(q.Get("roundtrip"))
 		default:
 			http.Error(w, "give server and endpoint, domain, or roundtrip", http.StatusBadRequest)
 			return
 		}
-		c, ok := e.lookup(id)
+		c, ok := checks.Lookup(id)
 		if !ok {
 			http.Error(w, "no such check in the configuration: "+id, http.StatusNotFound)
 			return
@@ -52,9 +58,8 @@ func (e *Exporter) ProbeHandler() http.Handler {
 		if debug {
 			tr = probe.NewTranscript()
 		}
-		collect := c.runOnce(ctx, e.log, tr)
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectorFunc(collect))
+		reg.MustRegister(c.RunOnce(ctx, tr))
 		if !debug {
 			promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 			return
@@ -78,17 +83,3 @@ func writeDebug(w http.ResponseWriter, id string, tr *probe.Transcript, reg *pro
 	}
 	fmt.Fprintf(w, "Metrics:\n%s", tr.Mask(b.String()))
 }
-
-// collectorFunc adapts a collectFunc to an unchecked prometheus.Collector.
-type collectorFunc collectFunc
-
-func (f collectorFunc) Describe(chan<- *prometheus.Desc) {}
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric) {
-	f(ch)
-}
-
-// DomainID and RoundtripID are the identities of domain and roundtrip checks.
-func DomainID(domain string) string {
-	return "domain/" + strings.ToLower(strings.TrimSuffix(domain, "."))
-}
-func RoundtripID(name string) string { return "roundtrip/" + name }

@@ -1,28 +1,25 @@
-package collector
+package web
 
 import (
 	"bytes"
 	"html/template"
-	"math"
+	"log/slog"
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/mail-exporter/mail_exporter/collector"
 )
 
-// statusRow is one line of the status page.
-type statusRow struct {
-	Kind, Name, Target string
-	Ran                bool
-	OK                 bool
-	Result             string
-	Reason             string
-	Finished           time.Time
-	HasCert            bool
-	CertDays           float64 // days until the certificate expires, when one was seen
+// StatusSource is what the status page reads (collector.Exporter).
+type StatusSource interface {
+	Checks() []collector.Check
+	Now() time.Time
+	Ready() bool
 }
 
 type statusView struct {
-	Rows     []statusRow
+	Rows     []collector.StatusRow
 	Now      time.Time
 	Failing  int
 	Total    int
@@ -30,18 +27,18 @@ type statusView struct {
 	Reloaded bool
 }
 
-// StatusHandler serves the status page: every check, its last result, how
+// Status serves the status page: every check, its last result, how
 // old it is, why it failed and how many days its certificate has left.
 // Failing checks come first; it needs no Grafana and no JavaScript.
-func (e *Exporter) StatusHandler(version string) http.Handler {
+func Status(src StatusSource, version string, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
-		v := statusView{Now: e.opts.Now(), Version: version, Reloaded: e.Ready()}
-		for _, c := range e.snapshot() {
-			row := c.status()
+		v := statusView{Now: src.Now(), Version: version, Reloaded: src.Ready()}
+		for _, c := range src.Checks() {
+			row := c.Status()
 			v.Total++
 			if row.Ran && !row.OK {
 				v.Failing++
@@ -53,7 +50,7 @@ func (e *Exporter) StatusHandler(version string) http.Handler {
 		})
 		var b bytes.Buffer
 		if err := statusTemplate.Execute(&b, v); err != nil {
-			e.log.Error("status page", "err", err)
+			log.Error("status page", "err", err)
 			http.Error(w, "status page failed: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -63,7 +60,7 @@ func (e *Exporter) StatusHandler(version string) http.Handler {
 }
 
 // rank puts failures first, then checks that have not run, then the rest.
-func rank(r statusRow) int {
+func rank(r collector.StatusRow) int {
 	switch {
 	case r.Ran && !r.OK:
 		return 0
@@ -71,15 +68,6 @@ func rank(r statusRow) int {
 		return 1
 	}
 	return 2
-}
-
-// setCert records the days left on a certificate, rounded down to a tenth.
-func (r *statusRow) setCert(notAfter, now time.Time) {
-	if notAfter.IsZero() {
-		return
-	}
-	r.HasCert = true
-	r.CertDays = math.Floor(notAfter.Sub(now).Hours()/24*10) / 10
 }
 
 var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{

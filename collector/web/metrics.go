@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"compress/gzip"
@@ -10,44 +10,20 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
-
-	"github.com/mail-exporter/mail_exporter/collector/probe"
 )
 
-// WithoutEndpoints is the Exporter as a collector of everything except
-// endpoint series: register it, not the Exporter, in the registry given to
-// MetricsHandler, which writes the endpoint series itself.
-func (e *Exporter) WithoutEndpoints() prometheus.Collector { return nonEndpoints{e} }
-
-type nonEndpoints struct{ e *Exporter }
-
-func (n nonEndpoints) Describe(chan<- *prometheus.Desc) {}
-func (n nonEndpoints) Collect(ch chan<- prometheus.Metric) {
-	n.e.collect(ch, false)
+// EndpointText writes the stored endpoint series in the text format
+// (collector.Exporter.WriteEndpointText).
+type EndpointText interface {
+	WriteEndpointText(w io.Writer) error
 }
 
-// WriteEndpointText writes the stored result of every endpoint check in
-// the text exposition format, as rendered when it was stored (see
-// probe.Rendered).
-func (e *Exporter) WriteEndpointText(w io.Writer) error {
-	list := e.snapshot()
-	items := make([]*probe.Rendered, 0, len(list))
-	for _, c := range list {
-		if ec, ok := c.(*endpointCheck); ok {
-			if t := ec.text.Load(); t != nil {
-				items = append(items, t)
-			}
-		}
-	}
-	return probe.WriteText(w, items)
-}
-
-// MetricsHandler serves /metrics in the text format: the families of g
-// (which should hold e.WithoutEndpoints(), not e), then the endpoint series
-// as rendered when each result was stored. With tens of thousands of
-// endpoints, going through client_golang's registry for those took seconds
-// and hundreds of MB per scrape. Gzip (fastest level) when the client asks.
-func (e *Exporter) MetricsHandler(g prometheus.Gatherer, log *slog.Logger, maxInFlight int) http.Handler {
+// Metrics serves /metrics in the text format: the families of g (which
+// should hold the Exporter's WithoutEndpoints(), not the Exporter), then the
+// endpoint series as rendered when each result was stored. With tens of
+// thousands of endpoints, going through client_golang's registry for those
+// took seconds and hundreds of MB per scrape. Gzip (fastest level) when the client asks.
+func Metrics(g prometheus.Gatherer, e EndpointText, log *slog.Logger, maxInFlight int) http.Handler {
 	sem := make(chan struct{}, max(1, maxInFlight))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {

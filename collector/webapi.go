@@ -1,0 +1,131 @@
+package collector
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mail-exporter/mail_exporter/collector/probe"
+)
+
+// This file is what the HTTP side (collector/web) sees of the Exporter:
+// checks looked up by identity and run on demand, status rows, and the
+// stored endpoint series. collector/web imports this package, never the
+// reverse.
+
+// Check is one running check as /probe and the status page see it.
+type Check interface {
+	ID() string
+	Kind() string // "endpoint", "domain" or "roundtrip"
+	// RunOnce runs the check now, without storing the result, and returns
+	// its metrics; tr, when set, receives the transcript.
+	RunOnce(ctx context.Context, tr *probe.Transcript) prometheus.Collector
+	Status() StatusRow
+}
+
+// StatusRow is one line of the status page.
+type StatusRow struct {
+	Kind, Name, Target string
+	Ran                bool
+	OK                 bool
+	Result             string
+	Reason             string
+	Finished           time.Time
+	HasCert            bool
+	CertDays           float64 // days until the certificate expires, when one was seen
+}
+
+// SetCert records the days left on a certificate, rounded down to a tenth.
+func (r *StatusRow) SetCert(notAfter, now time.Time) {
+	if notAfter.IsZero() {
+		return
+	}
+	r.HasCert = true
+	r.CertDays = math.Floor(notAfter.Sub(now).Hours()/24*10) / 10
+}
+
+// handle adapts the internal check to Check.
+type handle struct {
+	c   check
+	log *slog.Logger
+}
+
+func (h handle) ID() string        { return h.c.id() }
+func (h handle) Kind() string      { return h.c.kind() }
+func (h handle) Status() StatusRow { return h.c.status() }
+func (h handle) RunOnce(ctx context.Context, tr *probe.Transcript) prometheus.Collector {
+	return collectorFunc(h.c.runOnce(ctx, h.log, tr))
+}
+
+// Lookup returns a running check by identity (EndpointID, DomainID,
+// RoundtripID).
+func (e *Exporter) Lookup(id string) (Check, bool) {
+	c, ok := e.lookup(id)
+	if !ok {
+		return nil, false
+	}
+	return handle{c, e.log}, true
+}
+
+// Checks returns the running checks in ID order.
+func (e *Exporter) Checks() []Check {
+	list := e.snapshot()
+	out := make([]Check, len(list))
+	for i, c := range list {
+		out[i] = handle{c, e.log}
+	}
+	return out
+}
+
+// Now is the Exporter's clock.
+func (e *Exporter) Now() time.Time { return e.opts.Now() }
+
+// RunAll runs every check this replica owns once, now, and stores the
+// results as the schedule does; the schedule itself does not move.
+func (e *Exporter) RunAll(ctx context.Context) {
+	for _, c := range e.snapshot() {
+		if e.opts.Shard.Owns(c.id()) {
+			e.runScheduled(ctx, c)
+		}
+	}
+}
+
+// WithoutEndpoints is the Exporter as a collector of everything except
+// endpoint series: register it, not the Exporter, in the registry given to
+// web.Metrics, which writes the endpoint series itself (WriteEndpointText).
+func (e *Exporter) WithoutEndpoints() prometheus.Collector { return nonEndpoints{e} }
+
+type nonEndpoints struct{ e *Exporter }
+
+func (n nonEndpoints) Describe(chan<- *prometheus.Desc) {}
+func (n nonEndpoints) Collect(ch chan<- prometheus.Metric) {
+	n.e.collect(ch, false)
+}
+
+// WriteEndpointText writes the stored result of every endpoint check in
+// the text exposition format, as rendered when it was stored (see
+// probe.Rendered).
+func (e *Exporter) WriteEndpointText(w io.Writer) error {
+	list := e.snapshot()
+	items := make([]*probe.Rendered, 0, len(list))
+	for _, c := range list {
+		if ec, ok := c.(*endpointCheck); ok {
+			if t := ec.text.Load(); t != nil {
+				items = append(items, t)
+			}
+		}
+	}
+	return probe.WriteText(w, items)
+}
+
+// collectorFunc adapts a collectFunc to an unchecked prometheus.Collector.
+type collectorFunc collectFunc
+
+func (f collectorFunc) Describe(chan<- *prometheus.Desc) {}
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric) {
+	f(ch)
+}
