@@ -36,24 +36,26 @@ type checkFlags struct {
 	ehlo         *string
 }
 
-func addCheckCommand(app *kingpin.Application) (*kingpin.CmdClause, *checkFlags) {
-	c := app.Command("check", "Check a mail domain, one endpoint (smtp://, smtps://, imap://, imaps://, pop3://, pop3s://) or every check of a config file, once, and print a report. Exit codes: 0 OK, 1 warning, 2 critical, 3 unknown.")
+// checkHelp is the check command's description in its --help.
+const checkHelp = "Check a mail domain, one endpoint (smtp://, smtps://, imap://, imaps://, pop3://, pop3s://) or every check of a config file, once, and print a report. Exit codes: 0 OK, 1 warning, 2 critical, 3 unknown."
+
+func addCheckFlags(c *kingpin.Application) *checkFlags {
 	f := &checkFlags{
 		target:       c.Arg("target", "A domain (example.com) or an endpoint URL (imaps://mail.example.com:993)").String(),
-		configFile:   c.Flag("config.file", "Run every check of this targets.yaml once instead.").String(),
-		resolver:     c.Flag("resolver", "DNS server (host:port) for every lookup; default: the system's.").String(),
-		caFile:       c.Flag("ca-file", "Extra trusted roots (PEM).").String(),
-		dkim:         c.Flag("dkim-selector", "DKIM selector to check (repeatable).").Strings(),
+		configFile:   c.Flag("config.file", "Run every check of this targets.yaml once instead.").PlaceHolder("FILE").String(),
+		resolver:     c.Flag("resolver", "DNS server for every lookup; default: the system's.").PlaceHolder("HOST:PORT").String(),
+		caFile:       c.Flag("ca-file", "Extra trusted roots (PEM).").PlaceHolder("FILE").String(),
+		dkim:         c.Flag("dkim-selector", "DKIM selector to check (repeatable).").PlaceHolder("SELECTOR").Strings(),
 		smtpPort:     c.Flag("smtp-port", "Port MX hosts are dialled on for DANE and MTA-STS.").Default("25").Int(),
-		user:         c.Flag("user", "Log in as this user (only when given).").String(),
-		passwordEnv:  c.Flag("password-env", "Environment variable holding the password.").String(),
-		passwordFile: c.Flag("password-file", "File holding the password.").String(),
+		user:         c.Flag("user", "Log in as this user (only when given).").PlaceHolder("USER").String(),
+		passwordEnv:  c.Flag("password-env", "Environment variable holding the password.").PlaceHolder("VAR").String(),
+		passwordFile: c.Flag("password-file", "File holding the password.").PlaceHolder("FILE").String(),
 		timeout:      c.Flag("timeout", "Timeout of one probe or one domain's checks.").Default("15s").Duration(),
-		output:       c.Flag("output", "Report format.").Default("text").Enum("text", "json"),
+		output:       c.Flag("output", "Report format: text or json.").Default("text").Enum("text", "json"),
 		verbose:      c.Flag("verbose", "Include each dialogue's transcript (secrets masked).").Short('v').Bool(),
-		ehlo:         c.Flag("ehlo-name", "EHLO name; default: this machine's hostname.").String(),
+		ehlo:         c.Flag("ehlo-name", "EHLO name; default: this machine's hostname.").PlaceHolder("NAME").String(),
 	}
-	return c, f
+	return f
 }
 
 // errUsage marks a mistake in the command line: exit 3 (unknown).

@@ -36,22 +36,14 @@ type serveFlags struct {
 
 func runServe(f serveFlags) int {
 	log := newLogger(os.Stderr, *f.logLevel, *f.logFormat)
+	shard, flagErrs := checkServeFlags(f)
 	if *f.configCheck {
-		cfg, err := config.Load(*f.configFile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		for _, w := range cfg.Warnings {
-			fmt.Fprintln(os.Stderr, "warning:", w)
-		}
-		fmt.Printf("%s: valid (%d servers, %d domains, %d roundtrips)\n", *f.configFile,
-			len(cfg.Servers), len(cfg.Domains), len(cfg.Roundtrips))
-		return 0
+		return configCheck(f, flagErrs)
 	}
-	shard, err := parseShard(*f.shardCount, *f.shardIndex)
-	if err != nil {
-		log.Error("bad shard flags", "err", err)
+	if len(flagErrs) > 0 {
+		for _, err := range flagErrs { // a command-line mistake, reported as kingpin reports its own
+			fmt.Fprintf(os.Stderr, "mail_exporter: %v\n", err)
+		}
 		return 2
 	}
 
@@ -105,6 +97,28 @@ func runServe(f serveFlags) int {
 	}
 }
 
+// configCheck is --config.check: the flags' errors and the file's, each
+// on its own line; 0 when there are none.
+func configCheck(f serveFlags, flagErrs []error) int {
+	cfg, err := config.Load(*f.configFile)
+	for _, e := range flagErrs {
+		fmt.Fprintln(os.Stderr, e)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if len(flagErrs) > 0 {
+		return 1
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(os.Stderr, "warning:", w)
+	}
+	fmt.Printf("%s: valid (%d servers, %d domains, %d roundtrips)\n", *f.configFile,
+		len(cfg.Servers), len(cfg.Domains), len(cfg.Roundtrips))
+	return 0
+}
+
 // newMux wires the HTTP endpoints of SPEC section 4.
 func newMux(exp *collector.Exporter, reg *prometheus.Registry, reload func() error, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -141,18 +155,18 @@ var ordinal = regexp.MustCompile(`-(\d+)$`)
 // parseShard accepts a number or a StatefulSet pod name ending in -N.
 func parseShard(count int, index string) (collector.Shard, error) {
 	if count < 1 {
-		return collector.Shard{}, fmt.Errorf("--shard.count must be at least 1, got %d", count)
+		return collector.Shard{}, fmt.Errorf("%w: --shard.count must be at least 1, got %d", errFlag, count)
 	}
 	i, err := strconv.Atoi(index)
 	if err != nil {
 		m := ordinal.FindStringSubmatch(index)
 		if m == nil {
-			return collector.Shard{}, fmt.Errorf("--shard.index %q is neither a number nor a name ending in -N", index)
+			return collector.Shard{}, fmt.Errorf("%w: --shard.index %q is neither a number nor a name ending in -N", errFlag, index)
 		}
 		i, _ = strconv.Atoi(m[1])
 	}
 	if i < 0 || i >= count {
-		return collector.Shard{}, fmt.Errorf("--shard.index %d is outside 0..%d", i, count-1)
+		return collector.Shard{}, fmt.Errorf("%w: --shard.index %d is outside 0..%d", errFlag, i, count-1)
 	}
 	return collector.Shard{Count: count, Index: i}, nil
 }
