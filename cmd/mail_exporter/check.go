@@ -74,7 +74,7 @@ func runCheck(f *checkFlags, stdout, stderr *os.File) int {
 	if *f.output == "json" {
 		err = report.JSON(stdout, rep)
 	} else {
-		err = report.Text(stdout, rep, report.TextOptions{Color: isTerminal(stdout), Verbose: *f.verbose})
+		err = report.Text(stdout, rep, report.TextOptions{Color: isTerminal(stdout), Verbose: *f.verbose, Width: terminalWidth(stdout)})
 	}
 	if err != nil {
 		return report.Unknown.ExitCode()

@@ -334,4 +334,24 @@ func TestCheckCommandTerminal(t *testing.T) {
 	if !strings.Contains(string(out), "\x1b[31m✘") {
 		t.Errorf("no colour on a terminal:\n%q", out)
 	}
+
+	// On a 60-column terminal the report wraps to fit; piped, each
+	// finding stays on one line.
+	out, _ = exec.Command(scriptBin, "-qec", "stty cols 60; "+binary+" check smtp://127.0.0.1:9", "/dev/null").CombinedOutput()
+	plain := regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`).ReplaceAllString(strings.ReplaceAll(string(out), "\r", ""), "")
+	wrapped := 0
+	for _, l := range strings.Split(plain, "\n") {
+		if n := len([]rune(l)); n > 60 {
+			t.Errorf("a line of %d columns on a 60-column terminal: %q", n, l)
+		}
+		if strings.HasPrefix(l, "          ") {
+			wrapped++
+		}
+	}
+	if wrapped == 0 {
+		t.Errorf("nothing wrapped on a 60-column terminal:\n%s", plain)
+	}
+	if !strings.Contains(piped, "→ Nothing accepts connections on 127.0.0.1:9. Check that the service runs") {
+		t.Errorf("piped output is wrapped:\n%s", piped)
+	}
 }

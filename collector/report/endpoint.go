@@ -40,7 +40,7 @@ func Endpoint(host string, ep *config.Endpoint, r *probe.Result, now time.Time) 
 		if !t.NotAfter.IsZero() {
 			days := math.Floor(t.NotAfter.Sub(now).Hours() / 24)
 			it.Figures["cert_days_left"] = days
-			parts = append(parts, fmt.Sprintf("certificate %s for %s", daysText(days), certNames(t)))
+			parts = append(parts, fmt.Sprintf("certificate %s for %s", daysText(days), certNames(t, host, 2)))
 		}
 	}
 	for _, p := range r.Phases {
@@ -68,11 +68,35 @@ func daysText(days float64) string {
 	return fmt.Sprintf("valid %.0f more days", days)
 }
 
-func certNames(t *probe.TLSFacts) string {
-	if t.DNSNames != "" {
-		return strings.ReplaceAll(t.DNSNames, ",", ", ")
+// certNames lists the names a certificate covers, at most max of them:
+// "mail.example.com and 9 more". The name dialled comes first when the
+// certificate covers it, so the one that matters is the one shown.
+func certNames(t *probe.TLSFacts, host string, max int) string {
+	if t.DNSNames == "" {
+		return t.Subject
 	}
-	return t.Subject
+	names := strings.Split(t.DNSNames, ",")
+	if len(names) <= max {
+		return strings.Join(names, ", ")
+	}
+	for i, n := range names {
+		if nameCovers(n, host) {
+			names[0], names[i] = names[i], names[0]
+			break
+		}
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:max-1], ", "), len(names)-max+1)
+}
+
+// nameCovers reports whether a certificate name (perhaps a wildcard of
+// one label, RFC 6125 6.4.3) covers host.
+func nameCovers(name, host string) bool {
+	name, host = strings.ToLower(name), strings.ToLower(strings.TrimSuffix(host, "."))
+	if rest, ok := strings.CutPrefix(name, "*."); ok {
+		_, parent, found := strings.Cut(host, ".")
+		return found && parent == rest
+	}
+	return name == host
 }
 
 // phaseText is "connect 0.3 ms, tls 1.1 ms, greeting 2 ms, … total 9 ms".
@@ -165,7 +189,7 @@ func certAdvice(t *probe.TLSFacts, host string) string {
 	case probe.VerifyNotYetValid:
 		return fmt.Sprintf("The certificate is valid only from %s: check the server's clock, or wait for it to start.", t.NotBefore.UTC().Format("2006-01-02 15:04 MST"))
 	case probe.VerifyHostnameMismatch:
-		return fmt.Sprintf("The certificate covers %s, not %s: point clients at a name it covers, or add %s to the certificate.", certNames(t), host, host)
+		return fmt.Sprintf("The certificate covers %s, not %s: point clients at a name it covers, or add %s to the certificate.", certNames(t, host, 4), host, host)
 	case probe.VerifyUnknownAuthority:
 		return "The certificate is not signed by a trusted CA (self-signed, or the intermediate certificates are missing): serve the full chain, or use a certificate from a public CA."
 	}

@@ -11,6 +11,10 @@ import (
 type TextOptions struct {
 	Color   bool // ANSI colours, for a terminal
 	Verbose bool // include transcripts
+	// Width wraps lines at this many columns where they can be broken
+	// (between the figures of a summary, between the words of a sentence);
+	// 0 = one line per item and per finding, as for a pipe.
+	Width int
 }
 
 var marks = map[Status]string{OK: "✔", Warning: "⚠", Critical: "✘", Unknown: "?"}
@@ -43,21 +47,34 @@ func Text(w io.Writer, r *Report, o TextOptions) error {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: %s (%d ok, %d warning, %d critical) in %.1fs\n",
-		style(bold, "mail_exporter check"), r.Target, paint(r.Status, strings.ToUpper(string(r.Status))),
-		counts[OK], counts[Warning], counts[Critical], r.Duration)
+	verdict := strings.ToUpper(string(r.Status))
+	tally := fmt.Sprintf("(%d ok, %d warning, %d critical) in %.1fs", counts[OK], counts[Warning], counts[Critical], r.Duration)
+	sep := " "
+	if o.Width > 0 && cols("mail_exporter check "+r.Target+": "+verdict+" "+tally) > o.Width {
+		sep = "\n  "
+	}
+	fmt.Fprintf(&b, "%s %s: %s%s%s\n", style(bold, "mail_exporter check"), r.Target, paint(r.Status, verdict), sep, tally)
 	for _, s := range r.Sections {
 		fmt.Fprintf(&b, "\n%s\n", style(bold, s.Title))
 		for _, it := range s.Items {
-			fmt.Fprintf(&b, "  %s %s", paint(it.Status, marks[it.Status]), it.Name)
+			head := "  " + marks[it.Status] + " " + it.Name
+			b.WriteString("  " + paint(it.Status, marks[it.Status]) + " " + it.Name)
 			if it.Summary != "" {
-				fmt.Fprintf(&b, "  %s", style(dim, it.Summary))
+				if o.Width == 0 || cols(head)+2+cols(it.Summary) <= o.Width {
+					b.WriteString("  " + style(dim, it.Summary))
+				} else {
+					for _, l := range wrap(chunks(it.Summary), ", ", "", "", o.Width-6) {
+						b.WriteString("\n      " + style(dim, l))
+					}
+				}
 			}
 			b.WriteString("\n")
 			for _, f := range it.Findings {
-				fmt.Fprintf(&b, "      %s %s: %s\n", paint(f.Status, marks[f.Status]), f.Code, oneLine(f.Message))
+				msg := wrap(words(f.Code+": "+oneLine(f.Message)), " ", "", "", o.Width-8*sign(o.Width))
+				fmt.Fprintf(&b, "      %s %s\n", paint(f.Status, marks[f.Status]), strings.Join(msg, "\n        "))
 				if f.Advice != "" {
-					fmt.Fprintf(&b, "        → %s\n", f.Advice)
+					adv := wrap(words(f.Advice), " ", "", "", o.Width-10*sign(o.Width))
+					fmt.Fprintf(&b, "        → %s\n", strings.Join(adv, "\n          "))
 				}
 			}
 			if o.Verbose && it.Transcript != "" {
@@ -69,6 +86,15 @@ func Text(w io.Writer, r *Report, o TextOptions) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// sign is 1 for a positive width, 0 for none: a width of 0 stays 0 after
+// taking an indent off.
+func sign(width int) int {
+	if width > 0 {
+		return 1
+	}
+	return 0
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
