@@ -18,5 +18,9 @@ var (
 	WithUsers = peers.WithUsers
 	WithCert  = peers.WithCert
 	WithCA    = peers.WithCA
-	NewCA     = peers.NewCA
+
+	WithAuthMechanisms              = peers.WithAuthMechanisms
+	WithPlaintextAuth               = peers.WithPlaintextAuth
+	WithSubmissionChallengeResponse = peers.WithSubmissionChallengeResponse
+	NewCA                           = peers.NewCA
 )

@@ -96,6 +96,9 @@ plugin {
   quota_rule = *:storage={{.Quota}}
 }
 {{- end}}
+{{- range .DovecotExtra}}
+{{.}}
+{{- end}}
 `))
 
 var postfixMain = template.Must(template.New("main.cf").Parse(`# Written by collector/internal/peers for one test; not a production configuration.
@@ -176,6 +179,9 @@ var postfixMasterCf = template.Must(template.New("master.cf").Parse(`# Written b
   -o smtpd_tls_auth_only=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+{{- range $.SubmissionExtra}}
+  -o {{.}}
+{{- end}}
 {{.}}:{{$.Ports.submissions}} inet n - n - - smtpd
   -o syslog_name=postfix/submissions
   -o smtpd_tls_wrappermode=yes
@@ -213,6 +219,7 @@ type confData struct {
 	RelayPort                                         int
 	Hosts                                             []string
 	AuthSocket                                        string
+	DovecotExtra, SubmissionExtra                     []string // auth.go
 }
 
 func (m *Mail) confData() confData {
@@ -227,6 +234,9 @@ func (m *Mail) confData() confData {
 		RelayPort:  m.relayPort,
 		Hosts:      []string{"127.0.0.1", "127.0.0.2"},
 		AuthSocket: m.authSocket(),
+
+		DovecotExtra:    m.cfg.dovecotExtra,
+		SubmissionExtra: m.cfg.submissionExtra,
 	}
 }
 

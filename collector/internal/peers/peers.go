@@ -88,6 +88,8 @@ type mailConfig struct {
 	ca       *CA
 	deadline time.Duration
 	pick     func(n int) ([]int, error) // tests: simulate a port taken meanwhile
+
+	dovecotExtra, submissionExtra []string // auth.go
 }
 
 // WithUsers adds logins (full addresses; a bare name gets "@example.test") with their
