@@ -67,13 +67,20 @@ func unboundConf(dir string, port, authPort int, zones []Zone, anchors []string)
     local-zone: "." refuse
 `, dir, port)
 	for _, z := range zones {
-		fmt.Fprintf(&b, "    local-zone: %q transparent\n", fqdn(z.Name))
+		kind := "transparent"
+		if z.Refused {
+			kind = "refuse"
+		}
+		fmt.Fprintf(&b, "    local-zone: %q %s\n", fqdn(z.Name), kind)
 	}
 	for _, a := range anchors {
 		fmt.Fprintf(&b, "    trust-anchor: %q\n", a)
 	}
 	b.WriteString("remote-control:\n    control-enable: no\n")
 	for _, z := range zones {
+		if z.Refused {
+			continue
+		}
 		fmt.Fprintf(&b, "stub-zone:\n    name: %q\n    stub-addr: 127.0.0.1@%d\n", fqdn(z.Name), authPort)
 	}
 	return b.String()

@@ -31,6 +31,9 @@ type Zone struct {
 	Name    string // e.g. "good.test"
 	Signed  bool   // knot signs it (ECDSA P-256 CSK) and unbound trusts its key
 	Records string // zone-file lines relative to the apex; SOA and NS are added
+	// Refused: knot does not serve the name; unbound answers REFUSED for it and
+	// everything below it (local-zone refuse), also inside a served zone.
+	Refused bool
 }
 
 // Peers are the running servers.
@@ -102,16 +105,22 @@ func Start(t testing.TB, zones ...Zone) *Peers {
 			t.Fatal(err)
 		}
 	}
+	served := zones[:0:0]
 	for _, z := range zones {
+		if !z.Refused {
+			served = append(served, z)
+		}
+	}
+	for _, z := range served {
 		if err := os.WriteFile(filepath.Join(dir, "zones", fqdn(z.Name)+"zone"), []byte(zoneFile(z)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	writeFile(t, filepath.Join(dir, "knot.conf"), knotConf(dir, authPort, zones))
+	writeFile(t, filepath.Join(dir, "knot.conf"), knotConf(dir, authPort, served))
 	start(t, dir, "knot", knotd, "-c", filepath.Join(dir, "knot.conf"))
 
 	anchors := make([]string, 0, len(zones))
-	for _, z := range zones {
+	for _, z := range served {
 		waitSOA(t, p.Auth, z.Name)
 		if z.Signed {
 			anchors = append(anchors, trustAnchor(t, p.Auth, z.Name))
@@ -122,7 +131,7 @@ func Start(t testing.TB, zones ...Zone) *Peers {
 	p.Resolver = fmt.Sprintf("127.0.0.1:%d", resPort)
 	writeFile(t, filepath.Join(dir, "unbound.conf"), unboundConf(dir, resPort, authPort, zones, anchors))
 	start(t, dir, "unbound", unbound, "-d", "-c", filepath.Join(dir, "unbound.conf"))
-	for _, z := range zones {
+	for _, z := range served {
 		waitSOA(t, p.Resolver, z.Name)
 	}
 	return p

@@ -9,7 +9,8 @@ import (
 func TestStart(t *testing.T) {
 	p := Start(t,
 		Zone{Name: "signed.test", Signed: true, Records: "@ MX 10 mx\nmx A 127.0.0.10\n"},
-		Zone{Name: "plain.test", Records: "@ MX 10 mx\nmx A 127.0.0.10\n"},
+		Zone{Name: "plain.test", Records: "@ MX 10 mx\nmx A 127.0.0.10\n_dmarc TXT \"v=DMARC1; p=none\"\n"},
+		Zone{Name: "_dmarc.plain.test", Refused: true},
 	)
 	for _, c := range []struct {
 		name  string
@@ -20,6 +21,9 @@ func TestStart(t *testing.T) {
 		{"nope.signed.test", true, dns.RcodeNameError},
 		{"plain.test", false, dns.RcodeSuccess},
 		{"example.com", false, dns.RcodeRefused},
+		{"mx.plain.test", false, dns.RcodeSuccess},
+		{"_dmarc.plain.test", false, dns.RcodeRefused}, // a Refused name inside a served zone
+		{"a._dmarc.plain.test", false, dns.RcodeRefused},
 	} {
 		m := new(dns.Msg)
 		m.SetQuestion(dns.Fqdn(c.name), dns.TypeMX)
