@@ -50,13 +50,8 @@ func probeIMAP(ctx context.Context, s *session, r *Result) error {
 		}
 		offered := caps["STARTTLS"]
 		r.StartTLSOffered = boolPtr(offered)
-		// RFC 9051 6.2.3: LOGINDISABLED forbids LOGIN; an AUTH= mechanism
-		// advertised in the clear is a login offered before TLS too.
-		plain := !caps["LOGINDISABLED"]
-		for c := range caps {
-			plain = plain || strings.HasPrefix(c, "AUTH=")
-		}
-		r.PlaintextAuthOffered = boolPtr(plain)
+		mechs, plain := imapPreTLS(caps)
+		r.PreTLSAuthMechanisms, r.PlaintextAuthOffered = mechs, boolPtr(plain)
 		if !offered {
 			return fail(ReasonStartTLSUnsupported, errors.New("STARTTLS not offered"))
 		}
@@ -82,6 +77,9 @@ func probeIMAP(ctx context.Context, s *session, r *Result) error {
 		return imapError(err, ReasonProtocol, "CAPABILITY")
 	}
 	r.AuthMechanisms = upperSorted(caps.AuthMechanisms())
+	if ep.TLS == config.TLSNone {
+		r.PreTLSAuthMechanisms = r.AuthMechanisms
+	}
 
 	if cred := ep.Credential; cred != nil {
 		done = s.phase(PhaseAuth)

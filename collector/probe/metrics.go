@@ -65,13 +65,19 @@ var families = [numFamilies]familySpec{
 	famCertInfo:           {"mail_tls_cert_info", "The leaf certificate presented by the server.", []string{"subject", "issuer", "serial", "dns_names", "fingerprint_sha256"}},
 	famStartTLSOffered:    {"mail_starttls_offered", "1 when the server offered STARTTLS/STLS (starttls endpoints).", nil},
 	famPlaintextAuth:      {"mail_plaintext_auth_offered", "1 when the server offered login before TLS (starttls endpoints).", nil},
-	famMechanism:          {"mail_auth_mechanism_offered", "Login mechanisms offered, after TLS where there is TLS.", []string{"mechanism"}},
+	famMechanism:          {"mail_auth_mechanism_offered", "Login mechanisms offered; stage is after_tls (over TLS) or before_tls (on the unencrypted connection: before STARTTLS, or with tls none).", []string{"mechanism", "stage"}},
 	famAuthSuccess:        {"mail_auth_success", "1 when login with the configured credential succeeded.", nil},
 	famQuotaUsed:          {"mail_mailbox_quota_used_bytes", "Storage used in the INBOX quota root (RFC 9208).", nil},
 	famQuotaLimit:         {"mail_mailbox_quota_limit_bytes", "Storage limit of the INBOX quota root (RFC 9208).", nil},
 	famQuotaMessagesUsed:  {"mail_mailbox_quota_used_messages", "Messages in the INBOX quota root, where the server reports MESSAGE (RFC 9208).", nil},
 	famQuotaMessagesLimit: {"mail_mailbox_quota_limit_messages", "Message limit of the INBOX quota root, where the server reports MESSAGE (RFC 9208).", nil},
 }
+
+// Values of mail_auth_mechanism_offered's `stage` label.
+const (
+	StageBeforeTLS = "before_tls"
+	StageAfterTLS  = "after_tls"
+)
 
 // extraValues are the values of a family's extra labels, in familySpec
 // order. A fixed array passed by value: rendering allocates nothing.
@@ -143,8 +149,13 @@ func eachSample(r *Result, f family, fn func(v float64, x extraValues)) {
 			fn(b2f(*r.PlaintextAuthOffered), extraValues{})
 		}
 	case famMechanism:
-		for _, m := range r.AuthMechanisms {
-			fn(1, xv(m))
+		if t != nil { // offered over TLS
+			for _, m := range r.AuthMechanisms {
+				fn(1, xv(m, StageAfterTLS))
+			}
+		}
+		for _, m := range r.PreTLSAuthMechanisms {
+			fn(1, xv(m, StageBeforeTLS))
 		}
 	case famAuthSuccess:
 		if r.AuthSuccess != nil {

@@ -31,7 +31,8 @@ func probePOP3(ctx context.Context, s *session, r *Result) error {
 		}
 		offered := pop3.HasCapability(caps, "STLS")
 		r.StartTLSOffered = boolPtr(offered)
-		r.PlaintextAuthOffered = boolPtr(pop3.HasCapability(caps, "USER") || len(pop3.SASLMechanisms(caps)) > 0)
+		mechs, plain := pop3PreTLS(caps)
+		r.PreTLSAuthMechanisms, r.PlaintextAuthOffered = mechs, boolPtr(plain)
 		if !offered {
 			return fail(ReasonStartTLSUnsupported, errors.New("STLS not offered"))
 		}
@@ -64,6 +65,9 @@ func probePOP3(ctx context.Context, s *session, r *Result) error {
 		mechs = append(mechs, "USER")
 	}
 	r.AuthMechanisms = upperSorted(mechs)
+	if ep.TLS == config.TLSNone {
+		r.PreTLSAuthMechanisms = r.AuthMechanisms
+	}
 
 	if cred := ep.Credential; cred != nil {
 		done = s.phase(PhaseAuth)

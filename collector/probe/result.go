@@ -60,11 +60,20 @@ type Result struct {
 	TLS *TLSFacts
 
 	// Set only on starttls endpoints, once the pre-TLS capabilities were read.
+	// PlaintextAuthOffered: a login that sends the password itself (SASL
+	// PLAIN or LOGIN, IMAP without LOGINDISABLED, POP3 USER) was offered
+	// before TLS (plaintext.go).
 	StartTLSOffered      *bool
 	PlaintextAuthOffered *bool
 
-	// Mechanisms offered after TLS where there is TLS (upper case, sorted).
+	// Mechanisms offered after TLS where there is TLS (upper case, sorted);
+	// the list a login chooses from. POP3's USER/PASS shows as "USER".
 	AuthMechanisms []string
+	// PreTLSAuthMechanisms are the mechanisms offered on the unencrypted
+	// connection: before STARTTLS, or on a `tls: none` endpoint (where they
+	// equal AuthMechanisms). IMAP's LOGIN command is not listed; it is in
+	// PlaintextAuthOffered.
+	PreTLSAuthMechanisms []string
 	// AuthSuccess is nil where no credential applies or login was not reached.
 	AuthSuccess *bool
 

@@ -40,8 +40,9 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 			return err
 		}
 		_, offered := ext["STARTTLS"]
-		_, auth := ext["AUTH"]
-		r.StartTLSOffered, r.PlaintextAuthOffered = boolPtr(offered), boolPtr(auth)
+		r.PreTLSAuthMechanisms = smtpMechanisms(ext)
+		r.StartTLSOffered = boolPtr(offered)
+		r.PlaintextAuthOffered = boolPtr(anyPlaintext(r.PreTLSAuthMechanisms))
 		if !offered {
 			return fail(ReasonStartTLSUnsupported, errors.New("STARTTLS not offered"))
 		}
@@ -74,6 +75,9 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 		mechs = v
 	}
 	r.AuthMechanisms = upperSorted(strings.Fields(mechs))
+	if ep.TLS == config.TLSNone {
+		r.PreTLSAuthMechanisms = r.AuthMechanisms
+	}
 
 	if cred := ep.Credential; cred != nil {
 		done = s.phase(PhaseAuth)
