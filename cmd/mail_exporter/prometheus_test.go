@@ -149,7 +149,10 @@ func TestDashboardsAndRulesAgainstRealPrometheus(t *testing.T) {
 	ca := testpeers.NewCA(t)
 	certPEM, keyPEM, _ := ca.Issue(t, testpeers.CertOptions{DNSNames: []string{"mail.example.test"},
 		NotBefore: time.Now().Add(-80 * 24 * time.Hour), NotAfter: time.Now().Add(2 * 24 * time.Hour)})
-	expiring := testpeers.StartMail(t, testpeers.WithCA(ca), testpeers.WithCert(certPEM, keyPEM))
+	// It also offers CRAM-MD5 before STARTTLS (no plaintext login): data
+	// for the "before TLS" mechanisms panel.
+	expiring := testpeers.StartMail(t, testpeers.WithCA(ca), testpeers.WithCert(certPEM, keyPEM),
+		testpeers.WithAuthMechanisms("plain login cram-md5"))
 
 	// A DKIM key of 1024 bits (a warning), a TLSA record matching Postfix,
 	// a PTR, a DNSBL listing: data for every DNS panel but MTA-STS.
@@ -185,7 +188,7 @@ servers:
   - {name: good, host: %s, tls_server_name: %s, ca_file: %s, credential: good, labels: {site: lab},
      endpoints: [{name: smtp, port: %d}, {name: submission, port: %d}, {name: imap, port: %d}, {name: imaps, port: %d}, {name: pop3s, port: %d}]}
   - {name: expiring, host: %s, tls_server_name: mail.example.test, ca_file: %s, credential: expiring, labels: {site: lab},
-     endpoints: [{name: imaps, port: %d}]}
+     endpoints: [{name: imaps, port: %d}, {name: imap, port: %d}]}
   - {name: down, host: 127.0.0.1, labels: {site: lab}, endpoints: [{name: smtp, port: 9}]}
   - {name: wrongname, host: %s, tls_server_name: other.example.test, ca_file: %s, labels: {site: lab}, endpoints: [{name: imaps, port: %d, credential: none}]}
 domains:
@@ -195,7 +198,7 @@ roundtrips:
   - {name: nobody, send: {server: good, endpoint: submission, from: %s, to: nobody@example.test}, receive: {server: good, endpoint: imaps}, timeout: 2s}
 `, dns.Resolver, good.User, pw, expiring.User, pw2,
 		good.Host, good.ServerName, good.CAFile, good.Ports["smtp"], good.Ports["submission"], good.Ports["imap"], good.Ports["imaps"], good.Ports["pop3s"],
-		expiring.Host, expiring.CAFile, expiring.Ports["imaps"], good.Host, good.CAFile, good.Ports["imaps"],
+		expiring.Host, expiring.CAFile, expiring.Ports["imaps"], expiring.Ports["imap"], good.Host, good.CAFile, good.Ports["imaps"],
 		good.Ports["smtp"], good.User, good.User, good.User))
 	exp := startExporter(t, "--config.file="+cfg)
 	exp.waitMetric(t, `mail_roundtrip_success\{roundtrip="loop"\}`, func(v float64) bool { return v == 1 })

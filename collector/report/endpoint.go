@@ -50,6 +50,9 @@ func Endpoint(host string, ep *config.Endpoint, r *probe.Result, now time.Time) 
 	if r.AuthSuccess != nil {
 		parts = append(parts, "login "+map[bool]string{true: "ok", false: "failed"}[*r.AuthSuccess])
 	}
+	if ep.TLS == config.TLSStartTLS && r.PlaintextAuthOffered != nil && !*r.PlaintextAuthOffered && len(r.PreTLSAuthMechanisms) > 0 {
+		parts = append(parts, "before STARTTLS only challenge-response login ("+strings.Join(r.PreTLSAuthMechanisms, ", ")+"), no password in the clear")
+	}
 	if r.Quota != nil && r.Quota.LimitBytes > 0 {
 		pct := 100 * float64(r.Quota.UsedBytes) / float64(r.Quota.LimitBytes)
 		it.Figures["quota_used_ratio"] = pct / 100
@@ -153,10 +156,31 @@ func endpointFindings(host string, ep *config.Endpoint, r *probe.Result, now tim
 		}
 	}
 	if r.PlaintextAuthOffered != nil && *r.PlaintextAuthOffered {
-		fs = append(fs, Finding{Status: Warning, Code: "plaintext_auth_offered", Message: "login is offered before STARTTLS",
-			Advice: "Clients could send passwords in the clear. Offer AUTH/LOGIN only after STARTTLS (Postfix: smtpd_tls_auth_only = yes; Dovecot: disable_plaintext_auth = yes)."})
+		fs = append(fs, Finding{Status: Warning, Code: "plaintext_auth_offered", Message: plaintextMessage(ep, r),
+			Advice: "Clients could send passwords in the clear. Offer password logins only after STARTTLS (Postfix: smtpd_tls_auth_only = yes, or smtpd_sasl_security_options = noanonymous, noplaintext; Dovecot: disable_plaintext_auth = yes with ssl = yes or required)."})
 	}
 	return fs
+}
+
+// plaintextMessage names what sends the password in the clear before
+// STARTTLS (the rule of probe's plaintext.go).
+func plaintextMessage(ep *config.Endpoint, r *probe.Result) string {
+	var what []string
+	for _, m := range r.PreTLSAuthMechanisms {
+		switch m {
+		case "PLAIN", "LOGIN":
+			what = append(what, "AUTH "+m)
+		case "USER":
+			what = append(what, "USER/PASS")
+		}
+	}
+	if ep.Protocol == config.IMAP && len(what) == 0 {
+		what = append(what, "the LOGIN command (no LOGINDISABLED)")
+	}
+	if len(what) == 0 {
+		return "password login offered before STARTTLS"
+	}
+	return "password login offered before STARTTLS: " + strings.Join(what, ", ")
 }
 
 func reasonAdvice(reason probe.Reason, addr string, ep *config.Endpoint) string {

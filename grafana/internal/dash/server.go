@@ -74,11 +74,19 @@ func server() *dashboard.DashboardBuilder {
 		OverrideByName("verify error", []dashboard.DynamicConfigValue{prop("color", map[string]any{"mode": "fixed", "fixedColor": red}),
 			prop("custom.cellOptions", map[string]any{"type": "color-text"})})
 
-	mechanisms := tablePanel("Login mechanisms offered",
-		"SASL mechanisms each endpoint offers (after STARTTLS where there is TLS).",
-		tableQuery("A", s("mail_auth_mechanism_offered"))).
+	mechanisms := tablePanel("Login mechanisms offered over TLS",
+		"SASL mechanisms each endpoint offers over TLS (after STARTTLS, or on an implicit-TLS port); POP3's USER/PASS shows as USER.",
+		tableQuery("A", s("mail_auth_mechanism_offered", `stage="after_tls"`))).
 		WithTransformation(matrix("endpoint", "mechanism")).
 		Mappings(valueMap(mapping{"1", "✓", green})).
+		Align(common.FieldTextAlignmentCenter)
+	mechanismsClear := tablePanel("Login mechanisms offered before TLS",
+		"Mechanisms offered on the unencrypted connection (before STARTTLS, or on a tls: none endpoint). "+
+			"PLAIN, LOGIN and USER send the password in the clear (Login before TLS says YES); "+
+			"challenge-response ones (CRAM-MD5, SCRAM-*) do not.",
+		tableQuery("A", s("mail_auth_mechanism_offered", `stage="before_tls"`))).
+		WithTransformation(matrix("endpoint", "mechanism")).
+		Mappings(valueMap(mapping{"1", "✓", orange})).
 		Align(common.FieldTextAlignmentCenter)
 
 	return newDashboard(UIDServer, "Mail / Server detail",
@@ -112,8 +120,8 @@ func server() *dashboard.DashboardBuilder {
 			Span(12).Height(7)).
 		WithPanel(statusStat("STARTTLS offered", "starttls endpoints: whether the server offered STARTTLS/STLS.", yesNo,
 			query("A", s("mail_starttls_offered"), "{{endpoint}}")).Span(6).Height(7)).
-		WithPanel(statusStat("Login before TLS", "starttls endpoints: whether the server offered login before STARTTLS "+
-			"(passwords in the clear). Should be NO.", badIfTrue,
+		WithPanel(statusStat("Login before TLS", "starttls endpoints: whether the server offered a password login before "+
+			"STARTTLS (AUTH PLAIN/LOGIN, IMAP LOGIN without LOGINDISABLED, POP3 USER). Should be NO.", badIfTrue,
 			query("A", s("mail_plaintext_auth_offered"), "{{endpoint}}")).Span(6).Height(7)).
 		WithRow(dashboard.NewRowBuilder("Login")).
 		WithPanel(statusStat("Login", "Whether logging in with the configured credential succeeded, where a credential "+
@@ -122,6 +130,7 @@ func server() *dashboard.DashboardBuilder {
 		WithPanel(timeline("Login over time", "Login result of each endpoint over time.", okFailed,
 			rangeQuery("A", s("mail_auth_success"), "{{endpoint}}")).Span(16).Height(6)).
 		WithPanel(mechanisms.Span(12).Height(6)).
+		WithPanel(mechanismsClear.Span(12).Height(6)).
 		WithPanel(timeSeries("Mailbox quota used",
 			"IMAP endpoints whose server offers QUOTA: the INBOX quota root's storage and message counts against their limits.",
 			"percentunit",
