@@ -3,22 +3,16 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -66,6 +60,7 @@ func runFarm(args []string) int {
 	n := fs.Int("listeners", 1000, "STARTTLS listeners")
 	nImplicit := fs.Int("implicit-listeners", 0, "implicit-TLS listeners")
 	delay := fs.Duration("greeting-delay", 200*time.Millisecond, "greeting delay of the one extra 'delayed' listener")
+	cert := fs.String("cert", certECDSA, "certificate case: "+strings.Join(certCases, " | "))
 	_ = fs.Parse(args)
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "farm: --dir is required")
@@ -76,7 +71,7 @@ func runFarm(args []string) int {
 		fmt.Fprintln(os.Stderr, "farm:", err)
 		return 1
 	}
-	tlsCfg, caPEM, err := farmPKI()
+	tlsCfg, caPEM, err := farmPKI(*cert)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "farm:", err)
 		return 1
@@ -131,54 +126,6 @@ func runFarm(args []string) int {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
 	return 0
-}
-
-// farmPKI makes a throw-away ECDSA P-256 CA and a leaf for farmName and
-// 127.0.0.1 (ECDSA keeps the farm's handshakes cheap).
-func farmPKI() (*tls.Config, []byte, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "mail_loadtest farm CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(30 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: farmName},
-		DNSNames:     []string{farmName},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, key.Public(), caKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg := &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER, caDER}, PrivateKey: key}},
-		// No tickets: nobody resumes, and issuing them costs the farm.
-		SessionTicketsDisabled: true,
-	}
-	return cfg, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), nil
 }
 
 // handler speaks the farm's dialogue on every connection of a listener.

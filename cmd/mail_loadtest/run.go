@@ -30,6 +30,7 @@ type loadOpts struct {
 	concurrency        int
 	implicitShare      float64
 	greetingDelay      time.Duration
+	cert               string
 	delayedInterval    time.Duration
 	runs               int
 	workdir            string
@@ -107,6 +108,7 @@ func runLoad(args []string) int {
 	fs.DurationVar(&o.scrapeEvery, "scrape-interval", 15*time.Second, "GET /metrics this often during the window, as Prometheus would")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "probes in flight at most (exporter's global.concurrency, floor, blackbox driver)")
 	fs.Float64Var(&o.implicitShare, "implicit-share", 0, "share of endpoints on implicit-TLS listeners (0: all STARTTLS, like the baselines)")
+	fs.StringVar(&o.cert, "cert", certECDSA, "certificate case the farm presents: "+strings.Join(certCases, " | "))
 	fs.DurationVar(&o.greetingDelay, "greeting-delay", 200*time.Millisecond, "greeting delay of the extra 'delayed' server")
 	fs.DurationVar(&o.delayedInterval, "delayed-interval", 5*time.Second, "probe interval of the delayed server")
 	fs.IntVar(&o.runs, "runs", 1, "repeat every size this many times; the table shows medians")
@@ -261,10 +263,10 @@ func (o *loadOpts) startFarm() error {
 	maxN := slices.Max(o.sizes)
 	nImpl := int(math.Round(float64(maxN) * o.implicitShare))
 	_ = os.Remove(filepath.Join(o.workdir, "farm.json"))
-	logf("starting the farm: %d STARTTLS + %d implicit-TLS listeners + 1 delayed (%v)", maxN, nImpl, o.greetingDelay)
+	logf("starting the farm: %d STARTTLS + %d implicit-TLS listeners + 1 delayed (%v), certificate %s", maxN, nImpl, o.greetingDelay, o.cert)
 	c, err := startChild("farm", filepath.Join(o.workdir, "farm.log"), nil, nil, o.self, "farm",
 		"--dir="+o.workdir, "--listeners="+strconv.Itoa(maxN), "--implicit-listeners="+strconv.Itoa(nImpl),
-		"--greeting-delay="+o.greetingDelay.String())
+		"--greeting-delay="+o.greetingDelay.String(), "--cert="+o.cert)
 	if err != nil {
 		return err
 	}
