@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -19,8 +20,8 @@ import (
 // in "\r" to make CRLF.
 const bbModule = "smtp_starttls_auth"
 
-func writeBlackboxConfig(path, caFile string, timeout time.Duration) error {
-	auth := base64.StdEncoding.EncodeToString([]byte("\x00" + farmUser + "\x00" + farmPassword))
+func writeBlackboxConfig(path string, fi *farmInfo, timeout time.Duration) error {
+	auth := base64.StdEncoding.EncodeToString([]byte("\x00" + fi.User + "\x00" + fi.Password))
 	y := fmt.Sprintf(`modules:
   %s:
     prober: tcp
@@ -43,7 +44,7 @@ func writeBlackboxConfig(path, caFile string, timeout time.Duration) error {
         - expect: "^235 "
         - send: "QUIT\r"
         - expect: "^221 "
-`, bbModule, timeout, caFile, farmName, ehloName, ehloName, auth)
+`, bbModule, timeout, fi.CAFile, fi.ServerName, ehloName, ehloName, auth)
 	return os.WriteFile(path, []byte(y), 0o600)
 }
 
@@ -57,7 +58,7 @@ type driver struct {
 	firstErr         atomic.Value
 }
 
-func startDriver(base string, ports []int, interval time.Duration, concurrency int, timeout time.Duration) *driver {
+func startDriver(base, host string, ports []int, interval time.Duration, concurrency int, timeout time.Duration) *driver {
 	d := &driver{stop: make(chan struct{})}
 	client := &http.Client{
 		Timeout: timeout + 5*time.Second,
@@ -69,7 +70,7 @@ func startDriver(base string, ports []int, interval time.Duration, concurrency i
 	}
 	urls := make([]string, len(ports))
 	for i, p := range ports {
-		urls[i] = base + "/probe?module=" + bbModule + "&target=127.0.0.1:" + strconv.Itoa(p)
+		urls[i] = base + "/probe?module=" + bbModule + "&target=" + net.JoinHostPort(host, strconv.Itoa(p))
 	}
 	sem := make(chan struct{}, concurrency)
 	period := interval / time.Duration(len(urls))

@@ -35,6 +35,12 @@ type farmInfo struct {
 	Delayed   int    `json:"delayed_port"`   // STARTTLS, greeting delayed by Delay
 	DelayNano int64  `json:"delay_ns"`       // the delayed listener's greeting delay
 	Started   string `json:"started"`        // RFC 3339
+	// Who to be: written by --real-server runs; the farm's own identity when empty.
+	Host         string `json:"host,omitempty"`
+	ServerName   string `json:"server_name,omitempty"`
+	User         string `json:"user,omitempty"`
+	PasswordFile string `json:"password_file,omitempty"`
+	Password     string `json:"-"` // read from PasswordFile
 }
 
 func readFarmInfo(path string) (*farmInfo, error) {
@@ -46,6 +52,15 @@ func readFarmInfo(path string) (*farmInfo, error) {
 	if err := json.Unmarshal(b, &fi); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if fi.Host == "" {
+		fi.Host, fi.ServerName, fi.User, fi.Password = "127.0.0.1", farmName, farmUser, farmPassword
+		return &fi, nil
+	}
+	pw, err := os.ReadFile(fi.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	fi.Password = strings.TrimRight(string(pw), "\r\n")
 	return &fi, nil
 }
 

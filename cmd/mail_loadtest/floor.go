@@ -47,14 +47,14 @@ func runFloor(args []string) int {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
-	cfg := &tls.Config{RootCAs: roots, ServerName: farmName}
+	cfg := &tls.Config{RootCAs: roots, ServerName: fi.ServerName}
 	if *x25519 {
 		cfg.CurvePreferences = []tls.CurveID{tls.X25519}
 	}
-	auth := "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+farmUser+"\x00"+farmPassword)) + "\r\n"
+	auth := "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+fi.User+"\x00"+fi.Password)) + "\r\n"
 	addrs := make([]string, *n)
 	for i := range addrs {
-		addrs[i] = "127.0.0.1:" + strconv.Itoa(fi.StartTLS[i])
+		addrs[i] = net.JoinHostPort(fi.Host, strconv.Itoa(fi.StartTLS[i]))
 	}
 
 	var probes, failures atomic.Int64

@@ -115,8 +115,12 @@ func figures(o *loadOpts, n int, exps []exporterResult, bases []baselineResult) 
 
 // report prints the tables and the verdict on each target (markdown).
 func report(w io.Writer, o *loadOpts, exps []exporterResult, bases []baselineResult) {
-	fmt.Fprintf(w, "\n## mail_loadtest: %v interval, %d run(s), exporter window %v (+%v warm-up), blackbox window %v (+%v), scrape every %v, floor %s\n\n",
-		o.interval, o.runs, o.duration, o.warmup, o.baseDuration, o.baseWarmup, o.scrapeEvery,
+	target := "the farm"
+	if o.realServer != "" {
+		target = "real Postfix submission"
+	}
+	fmt.Fprintf(w, "\n## mail_loadtest: %s, %s certificate, %v interval, %d run(s), exporter window %v (+%v warm-up), blackbox window %v (+%v), scrape every %v, floor %s\n\n",
+		target, o.cert, o.interval, o.runs, o.duration, o.warmup, o.baseDuration, o.baseWarmup, o.scrapeEvery,
 		map[bool]string{true: "paired (same windows)", false: "in its own window"}[o.paired])
 	fmt.Fprintln(w, "| endpoints | probes/s | ok | CPU/probe | excl. scrapes | 15 s windows min–max | lag p50 | lag p99 (max bucket) | peak RSS | /metrics gzip p50 (max) | /metrics plain | size raw / gzip | series | CPU per scrape | delayed greeting p50 (min–max) | others' load mean (max) |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -31,6 +31,7 @@ type loadOpts struct {
 	implicitShare      float64
 	greetingDelay      time.Duration
 	cert               string
+	realServer         string
 	delayedInterval    time.Duration
 	runs               int
 	workdir            string
@@ -108,6 +109,7 @@ func runLoad(args []string) int {
 	fs.DurationVar(&o.scrapeEvery, "scrape-interval", 15*time.Second, "GET /metrics this often during the window, as Prometheus would")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "probes in flight at most (exporter's global.concurrency, floor, blackbox driver)")
 	fs.Float64Var(&o.implicitShare, "implicit-share", 0, "share of endpoints on implicit-TLS listeners (0: all STARTTLS, like the baselines)")
+	fs.StringVar(&o.realServer, "real-server", "", "probe a real server instead of the farm: the JSON that collector/internal/peers/mailpeers writes (every endpoint is its submission port, STARTTLS + AUTH PLAIN); --cert is then mailpeers' choice")
 	fs.StringVar(&o.cert, "cert", certECDSA, "certificate case the farm presents: "+strings.Join(certCases, " | "))
 	fs.DurationVar(&o.greetingDelay, "greeting-delay", 200*time.Millisecond, "greeting delay of the extra 'delayed' server")
 	fs.DurationVar(&o.delayedInterval, "delayed-interval", 5*time.Second, "probe interval of the delayed server")
@@ -160,11 +162,18 @@ func runLoad(args []string) int {
 	o.stopping = make(chan os.Signal, 1)
 	signal.Notify(o.stopping, os.Interrupt, syscall.SIGTERM)
 
-	if err := o.startFarm(); err != nil {
-		fmt.Fprintln(os.Stderr, "mail_loadtest:", err)
-		return 1
+	if o.realServer != "" {
+		if err := o.useRealServer(); err != nil {
+			fmt.Fprintln(os.Stderr, "mail_loadtest:", err)
+			return 1
+		}
+	} else {
+		if err := o.startFarm(); err != nil {
+			fmt.Fprintln(os.Stderr, "mail_loadtest:", err)
+			return 1
+		}
+		defer o.farmChild.stop()
 	}
-	defer o.farmChild.stop()
 
 	var exps []exporterResult
 	var bases []baselineResult
@@ -284,7 +293,7 @@ func (o *loadOpts) startFarm() error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return os.WriteFile(filepath.Join(o.workdir, "password"), []byte(farmPassword+"\n"), 0o600)
+	return os.WriteFile(filepath.Join(o.workdir, "password"), []byte(o.farm.Password+"\n"), 0o600)
 }
 
 // writeTargets writes targets.yaml for n farm endpoints plus the delayed one.
@@ -293,7 +302,7 @@ func (o *loadOpts) writeTargets(path string, n int) error {
 	fmt.Fprintf(&b, "global:\n  interval: %s\n  timeout: %s\n  concurrency: %d\n  ehlo_name: %s\n  ca_file: %s\n",
 		o.interval, min(o.timeout, o.interval/2), o.concurrency, ehloName, o.farm.CAFile)
 	fmt.Fprintf(&b, "credentials:\n  monitor: {username: %s, password_file: %s}\nservers:\n",
-		farmUser, filepath.Join(o.workdir, "password"))
+		o.farm.User, filepath.Join(o.workdir, "password"))
 	nImpl := int(math.Round(float64(n) * o.implicitShare))
 	if nImpl > len(o.farm.Implicit) || n-nImpl > len(o.farm.StartTLS) {
 		return fmt.Errorf("the farm has too few listeners for %d endpoints", n)
@@ -303,8 +312,11 @@ func (o *loadOpts) writeTargets(path string, n int) error {
 		if i < nImpl {
 			ep = fmt.Sprintf("{name: submissions, port: %d}", o.farm.Implicit[i])
 		}
-		fmt.Fprintf(&b, "  - {name: farm%05d, host: 127.0.0.1, tls_server_name: %s, credential: monitor, labels: {site: farm}, endpoints: [%s]}\n",
-			i, farmName, ep)
+		fmt.Fprintf(&b, "  - {name: farm%05d, host: %q, tls_server_name: %s, credential: monitor, labels: {site: farm}, endpoints: [%s]}\n",
+			i, o.farm.Host, o.farm.ServerName, ep)
+	}
+	if o.farm.Delayed == 0 { // a real server has no delayed twin
+		return os.WriteFile(path, []byte(b.String()), 0o600)
 	}
 	dt := min(o.timeout, o.delayedInterval*4/5)
 	fmt.Fprintf(&b, "  - {name: delayed, host: 127.0.0.1, tls_server_name: %s, credential: monitor, labels: {site: farm}, interval: %s, endpoints: [{name: submission, port: %d, timeout: %s}]}\n",
@@ -642,7 +654,7 @@ func (o *loadOpts) measureFloorAlone(n, run int) baselineResult {
 func (o *loadOpts) measureBlackbox(n, run int) baselineResult {
 	r := baselineResult{Name: "blackbox", Endpoints: n, Run: run}
 	cfg := filepath.Join(o.workdir, "blackbox.yml")
-	if err := writeBlackboxConfig(cfg, o.farm.CAFile, o.timeout); err != nil {
+	if err := writeBlackboxConfig(cfg, o.farm, o.timeout); err != nil {
 		r.Err = err.Error()
 		return r
 	}
@@ -671,7 +683,7 @@ func (o *loadOpts) measureBlackbox(n, run int) baselineResult {
 		}
 		defer floor.stop()
 	}
-	d := startDriver(base, o.farm.StartTLS[:n], o.interval, o.concurrency, o.timeout)
+	d := startDriver(base, o.farm.Host, o.farm.StartTLS[:n], o.interval, o.concurrency, o.timeout)
 	defer d.halt()
 	r = o.measureBaseline("blackbox", n, run, c, d.get, floor)
 	if e, ok := d.firstErr.Load().(string); ok && r.Err == "" && r.SuccessRatio < 1 {

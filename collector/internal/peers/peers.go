@@ -168,6 +168,23 @@ func requireOrSkip(t testing.TB, paths []string) {
 func StartMail(t testing.TB, opts ...MailOption) *Mail {
 	t.Helper()
 	requireOrSkip(t, requiredMailFS)
+	m, err := Start(func(format string, args ...any) { t.Logf(format, args...) }, opts...)
+	if err != nil {
+		t.Fatalf("peers: StartMail: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Stop(); err != nil {
+			t.Errorf("peers: stop: %v", err)
+		}
+	})
+	t.Logf("peers: Dovecot+Postfix ready on %s in %v (dir %s, ports %v)",
+		m.Host, m.StartupTime.Round(time.Millisecond), m.Dir, m.Ports)
+	return m
+}
+
+// Start is StartMail outside a test (the load test's real-server mode): the caller stops
+// the servers with Mail.Stop. logf, when set, receives a line per retried attempt.
+func Start(logf func(format string, args ...any), opts ...MailOption) (*Mail, error) {
 	start := time.Now()
 	cfg := mailConfig{users: map[string]string{}, deadline: 20 * time.Second, pick: pickPorts}
 	for _, o := range opts {
@@ -181,7 +198,7 @@ func StartMail(t testing.TB, opts ...MailOption) *Mail {
 	}
 	for u, p := range cfg.users {
 		if strings.ContainsAny(u, ":\n\r\t /") || strings.ContainsAny(p, ":\n\r") || p == "" {
-			t.Fatalf("peers: user %q or its password is unusable in a passwd-file", u)
+			return nil, fmt.Errorf("user %q or its password is unusable in a passwd-file", u)
 		}
 	}
 
@@ -194,21 +211,16 @@ func StartMail(t testing.TB, opts ...MailOption) *Mail {
 		if err == nil {
 			m.Password = password
 			m.StartupTime = time.Since(start)
-			t.Cleanup(func() {
-				if err := m.Stop(); err != nil {
-					t.Errorf("peers: stop: %v", err)
-				}
-			})
-			t.Logf("peers: Dovecot+Postfix ready on %s in %v (dir %s, ports %v)",
-				m.Host, m.StartupTime.Round(time.Millisecond), m.Dir, m.Ports)
-			return m
+			return m, nil
 		}
 		var inUse *portInUseError
 		if errors.As(err, &inUse) && attempt < attempts {
-			t.Logf("peers: attempt %d: %v; retrying with other ports", attempt, err)
+			if logf != nil {
+				logf("peers: attempt %d: %v; retrying with other ports", attempt, err)
+			}
 			continue
 		}
-		t.Fatalf("peers: StartMail: %v", err)
+		return nil, err
 	}
 }
 
