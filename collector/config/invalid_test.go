@@ -96,6 +96,10 @@ var invalid = map[string]string{
 	"syntax":          `3: invalid YAML: mapping values are not allowed in this context`,
 	"root-list":       `1: expected a mapping, got a list`,
 	"two-documents":   `3: a second YAML document (---): the file must hold one`,
+	"addresses":       `2: global.addresses: unknown value "both" (all, ipv4, ipv6 or first)`,
+	"addresses-literal": `4: servers[0].addresses: "ipv6" never matches host 192.0.2.25 (an ipv4 address)` +
+		"\n@" + `7: servers[1].addresses: "ipv4" never matches host 2001:db8::25 (an ipv6 address)`,
+	"addresses-global": `5: servers[0].host: "ipv6" never matches host 192.0.2.25 (an ipv4 address)`,
 	"many": `3: global.timeout: invalid duration "1 minute" (use Go syntax: 30s, 5m, 1h)
 @4: global.concurrency: expected an integer, got a string
 @8: servers[0].credential: unknown credential "nobody" (no credentials are defined)

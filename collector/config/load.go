@@ -167,6 +167,7 @@ func (p *parser) global(f field) {
 	p.rtInterval = dur{d: DefaultRoundtripInterval, path: "the default"}
 	g := &p.cfg.Global
 	g.Concurrency = DefaultConcurrency
+	g.Addresses = DefaultAddresses
 	defer func() {
 		g.Interval, g.Timeout = p.interval.d, p.timeout.d
 		g.DNSInterval, g.RoundtripInterval = p.dnsInterval.d, p.rtInterval.d
@@ -175,7 +176,7 @@ func (p *parser) global(f field) {
 		return
 	}
 	fs, ok := p.mapping(f, "interval", "timeout", "dns_interval", "roundtrip_interval",
-		"concurrency", "resolver", "ehlo_name", "ca_file")
+		"concurrency", "resolver", "ehlo_name", "ca_file", "addresses")
 	if !ok {
 		return
 	}
@@ -203,6 +204,7 @@ func (p *parser) global(f field) {
 		g.EHLOName = s
 	}
 	g.CAFile = p.caFile(fs["ca_file"])
+	g.Addresses = p.addressRule(fs["addresses"], g.Addresses)
 }
 
 // rel makes a path from the config file relative to the file's directory.

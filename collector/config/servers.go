@@ -37,6 +37,8 @@ var reservedLabels = []string{
 	// Also on endpoint series (SPEC section 3).
 	"version", "cipher", "error", "subject", "issuer", "serial", "dns_names",
 	"fingerprint_sha256", "mechanism",
+	// Every address (SPEC section 6.2).
+	"address", "family",
 }
 
 func (p *parser) servers(f field) {
@@ -61,7 +63,7 @@ func (p *parser) servers(f field) {
 // server reads one item of `servers:` and returns it with its name field.
 func (p *parser) server(f field) (*Server, field) {
 	fs, ok := p.mapping(f, "name", "host", "tls_server_name", "ca_file", "credential",
-		"interval", "labels", "endpoints")
+		"interval", "labels", "endpoints", "addresses")
 	if !ok {
 		return nil, field{}
 	}
@@ -74,6 +76,7 @@ func (p *parser) server(f field) (*Server, field) {
 	if h := fs["host"]; !h.present() {
 		p.errorf(f.line, f.path, "host is required")
 	} else if v, ok := p.nonEmpty(h); ok {
+		v = hostLiteral(v)
 		if !isHost(v) {
 			p.errorf(h.line, h.path, "%q is not a DNS name or an IP address", v)
 		}
@@ -93,6 +96,12 @@ func (p *parser) server(f field) (*Server, field) {
 	var cred *Credential
 	if c, ok := p.credentialRef(fs["credential"]); ok && c != nil {
 		cred, s.Credential = c, c.Name
+	}
+	s.Addresses = p.addressRule(fs["addresses"], p.cfg.Global.Addresses)
+	if a := fs["addresses"]; a.present() {
+		p.checkHostRule(s, a)
+	} else if fs["host"].present() {
+		p.checkHostRule(s, fs["host"])
 	}
 	interval := p.duration(fs["interval"], 2, p.interval)
 	s.Interval = interval.d

@@ -61,6 +61,7 @@ type Global struct {
 	Resolver          string // "host:port" or "" for the system resolver
 	EHLOName          string // "" = the machine's hostname, filled in by the caller
 	CAFile            string
+	Addresses         AddressRule // which resolved addresses endpoint probes dial
 }
 
 // Credential is a named username and password. The password is read at load
@@ -92,6 +93,7 @@ type Server struct {
 	CAFile        string // effective: server's, else global's
 	Credential    string // the default credential name, "" = none
 	Interval      time.Duration
+	Addresses     AddressRule // effective: server's, else global's
 	Labels        map[string]string
 	Endpoints     []*Endpoint
 	Line          int // line in the config file where it was declared

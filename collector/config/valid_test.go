@@ -42,7 +42,7 @@ func endpoints(s *Server) []ep {
 
 func TestEmpty(t *testing.T) {
 	want := Global{Interval: time.Minute, Timeout: 15 * time.Second, DNSInterval: 15 * time.Minute,
-		RoundtripInterval: 5 * time.Minute, Concurrency: 64}
+		RoundtripInterval: 5 * time.Minute, Concurrency: 64, Addresses: AddressesAll}
 	for _, file := range []string{"testdata/valid-empty.yaml", "testdata/valid-comments.yaml"} {
 		cfg := load(t, file)
 		if cfg.Global != want || len(cfg.Servers)+len(cfg.Domains)+len(cfg.Roundtrips)+len(cfg.Credentials) != 0 {
@@ -79,7 +79,7 @@ func TestFull(t *testing.T) {
 	cfg := load(t, "testdata/valid-full.yaml")
 	g := Global{Interval: time.Minute, Timeout: 15 * time.Second, DNSInterval: 15 * time.Minute,
 		RoundtripInterval: 5 * time.Minute, Concurrency: 32, Resolver: "127.0.0.1:5353",
-		EHLOName: "probe.example.net", CAFile: "testdata/ca.pem"}
+		EHLOName: "probe.example.net", CAFile: "testdata/ca.pem", Addresses: AddressesIPv4}
 	if cfg.Global != g {
 		t.Errorf("global = %+v", cfg.Global)
 	}
@@ -105,7 +105,10 @@ func TestFull(t *testing.T) {
 	if got := endpoints(mx1); !reflect.DeepEqual(got, want) {
 		t.Errorf("mx1 endpoints:\n got %+v\nwant %+v", got, want)
 	}
-	if lines := []int{28, 29, 31, 39}; !slices.EqualFunc(mx1.Endpoints, lines, func(e *Endpoint, l int) bool { return e.Line == l }) {
+	if mx1.Addresses != AddressesIPv4 {
+		t.Errorf("mx1 addresses = %q, want the global ipv4", mx1.Addresses)
+	}
+	if lines := []int{29, 30, 32, 40}; !slices.EqualFunc(mx1.Endpoints, lines, func(e *Endpoint, l int) bool { return e.Line == l }) {
 		t.Errorf("endpoint lines, want %v", lines)
 	}
 	mx2 := cfg.Servers[1]
@@ -114,11 +117,17 @@ func TestFull(t *testing.T) {
 		mx2.Endpoints[1].Credential != cfg.Credentials["other"] {
 		t.Errorf("mx2 = %+v", mx2)
 	}
+	if mx2.Addresses != AddressesFirst {
+		t.Errorf("mx2 addresses = %q, want first", mx2.Addresses)
+	}
+	if mx3 := cfg.Servers[2]; mx3.Host != "2001:db8::25" || mx3.TLSServerName != "2001:db8::25" || mx3.Addresses != AddressesAll {
+		t.Errorf("mx3 = %+v, want host 2001:db8::25 without brackets, addresses all", mx3)
+	}
 
 	d := cfg.Domains[0]
 	wantD := Domain{Domain: "example.com", DKIMSelectors: []string{"s1", "s2048"},
 		Checks:     []string{"mx", "spf", "dmarc", "dkim", "mta_sts", "tls_rpt", "dane", "ptr"},
-		DNSBLZones: []string{"zen.spamhaus.org"}, SMTPPort: 25, Interval: 15 * time.Minute, Timeout: f, Line: 47}
+		DNSBLZones: []string{"zen.spamhaus.org"}, SMTPPort: 25, Interval: 15 * time.Minute, Timeout: f, Line: 53}
 	if !reflect.DeepEqual(*d, wantD) {
 		t.Errorf("domain:\n got %+v\nwant %+v", *d, wantD)
 	}
@@ -126,7 +135,7 @@ func TestFull(t *testing.T) {
 	wantD = Domain{Domain: "example.org",
 		Checks:     []string{"mx", "spf", "dmarc", "mta_sts", "tls_rpt", "dane", "ptr", "dnsbl", "autoconfig", "srv"},
 		DNSBLZones: []string{"zen.spamhaus.org"}, Discover: true, SMTPPort: 2525, Interval: 15 * time.Minute,
-		Timeout: f, Line: 54}
+		Timeout: f, Line: 60}
 	if !reflect.DeepEqual(*d, wantD) {
 		t.Errorf("domain:\n got %+v\nwant %+v", *d, wantD)
 	}
