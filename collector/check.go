@@ -70,6 +70,9 @@ type checkEnv struct {
 	// onDiscover receives the endpoint checks a domain advertises; nil when
 	// checks run once (mail_exporter check), not on a schedule.
 	onDiscover func(domainID string, cs []check)
+	// onAddresses is called when an endpoint's address set changed; nil
+	// when checks run once.
+	onAddresses func()
 	// configured holds the discover.Endpoint keys of the configured
 	// endpoints: an advertised endpoint that is also configured is probed
 	// once, under its configured name.
@@ -88,6 +91,9 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 		ehlo:         cfg.Global.EHLOName,
 		roots:        map[string]*x509.CertPool{"": nil},
 		now:          e.opts.Now,
+	}
+	if e.opts.Resolver != nil {
+		env.resolver = e.opts.Resolver
 	}
 	keys := map[string]string{}
 	for _, srv := range cfg.Servers {

@@ -2,8 +2,10 @@ package collector
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,10 +45,13 @@ domains:
 	}
 	defer exp.Stop()
 
-	want := map[string]bool{
-		EndpointID("configured", "imaps"):                                                       true,
-		EndpointID("mail.example.test", fmt.Sprintf("smtp-%d-starttls", m.Ports["smtp"])):       true,
-		EndpointID("mail.example.test", fmt.Sprintf("smtp-%d-starttls", m.Ports["submission"])): true,
+	// Each endpoint, and the check of its host's one address.
+	want := map[string]bool{}
+	for _, id := range [][2]string{{"configured", "imaps"},
+		{"mail.example.test", fmt.Sprintf("smtp-%d-starttls", m.Ports["smtp"])},
+		{"mail.example.test", fmt.Sprintf("smtp-%d-starttls", m.Ports["submission"])}} {
+		want[EndpointID(id[0], id[1])] = true
+		want[AddressID(id[0], id[1], netip.MustParseAddr("127.0.0.2"))] = true
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -90,7 +95,7 @@ domains:
 		t.Fatal(err)
 	}
 	for _, c := range exp.snapshot() {
-		if c.kind() == "endpoint" && c.id() != EndpointID("configured", "imaps") {
+		if c.kind() == "endpoint" && !strings.HasPrefix(c.id(), EndpointID("configured", "imaps")) {
 			t.Errorf("discovered check %s survived turning discovery off", c.id())
 		}
 	}

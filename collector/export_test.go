@@ -5,6 +5,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,9 +20,11 @@ import (
 
 // BenchExporter builds an Exporter with n STARTTLS submission endpoints
 // (one per server, as the load test's farm has them), each holding the same
-// real stored result of a successful probe with login. No scheduler runs:
-// the checks are built and stored directly, so nothing probes meanwhile.
-func BenchExporter(b *testing.B, n int) *Exporter {
+// real stored result of a successful probe with login on each address: the
+// host's one address (127.0.0.1), or addrs when given, as if the host had
+// resolved to them. No scheduler runs: the checks are built and stored
+// directly, so nothing probes meanwhile.
+func BenchExporter(b *testing.B, n int, addrs ...netip.Addr) *Exporter {
 	b.Helper()
 	pki := fakes.NewPKI(b, peers.CertOptions{})
 	dir := b.TempDir()
@@ -59,16 +62,28 @@ func BenchExporter(b *testing.B, n int) *Exporter {
 	ep := *tg.Endpoint
 	ep.Port = port
 	tg.Endpoint = &ep
+	tg.Address = netip.MustParseAddr("127.0.0.1")
 	r := probe.Run(context.Background(), tg)
 	if !r.Success {
 		b.Fatalf("probe of the fake server failed: %s: %s", r.Reason, r.Error)
 	}
-	e.checks = make(map[string]check, len(built))
+	e.checks = make(map[string]check, len(built)*(1+len(addrs)))
+	all := built
 	for _, c := range built {
-		c.(*endpointCheck).store(r)
+		ec := c.(*endpointCheck)
+		if len(addrs) > 0 {
+			ec.setAddrs(addrs)
+			ec.resolved.Store(true)
+		}
+		for _, k := range ec.children() {
+			k.store(r)
+			all = append(all, k)
+		}
+	}
+	for _, c := range all {
 		e.checks[c.id()] = c
 	}
-	sort.Slice(built, func(i, j int) bool { return built[i].id() < built[j].id() })
-	e.cfg, e.list = cfg, built
+	sort.Slice(all, func(i, j int) bool { return all[i].id() < all[j].id() })
+	e.cfg, e.list = cfg, all
 	return e
 }

@@ -12,11 +12,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/probe"
 	"github.com/mail-exporter/mail_exporter/collector/scheduler"
 )
 
@@ -29,6 +31,9 @@ type Options struct {
 	// Hostname is the default EHLO name; "" = os.Hostname().
 	Hostname string
 	Now      func() time.Time
+	// Resolver, when set, resolves the endpoints' hosts instead of the one
+	// global.resolver names (tests).
+	Resolver probe.Resolver
 }
 
 // Exporter owns the running configuration, the scheduler and the results.
@@ -38,8 +43,9 @@ type Exporter struct {
 	sched *scheduler.Scheduler
 	self  *selfMetrics
 
-	reloadMu  sync.Mutex // one reload at a time
-	installMu sync.Mutex // one change of the running set at a time
+	reloadMu       sync.Mutex // one reload at a time
+	installMu      sync.Mutex // one change of the running set at a time
+	installPending atomic.Bool
 
 	mu         sync.RWMutex
 	cfg        *config.Config
@@ -127,6 +133,7 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 		return err
 	}
 	env.onDiscover = e.setDiscovered
+	env.onAddresses = e.requestInstall
 	built := e.buildChecks(cfg, env)
 	e.installMu.Lock()
 	defer e.installMu.Unlock()
@@ -152,15 +159,24 @@ func (e *Exporter) install() {
 	e.mu.Lock()
 	next := make(map[string]check, len(e.configured))
 	owned := map[string]bool{}
+	var endpoints []*endpointCheck
 	add := func(c check, mine bool) {
 		if _, dup := next[c.id()]; dup {
 			return // configured first: an advertised server already configured is probed once
 		}
-		if old, ok := e.checks[c.id()]; ok && old.fingerprint() == c.fingerprint() {
+		old, ok := e.checks[c.id()]
+		if ok && old.fingerprint() == c.fingerprint() {
 			c = old
+		} else if ec, isEP := c.(*endpointCheck); isEP && ok {
+			if prev, wasEP := old.(*endpointCheck); wasEP {
+				ec.adopt(prev) // changed settings, same host: keep its addresses
+			}
 		}
 		next[c.id()] = c
 		owned[c.id()] = mine
+		if ec, isEP := c.(*endpointCheck); isEP {
+			endpoints = append(endpoints, ec)
+		}
 	}
 	for _, c := range e.configured {
 		add(c, e.opts.Shard.Owns(c.id()))
@@ -170,6 +186,13 @@ func (e *Exporter) install() {
 	for _, cs := range e.discovered {
 		for _, c := range cs {
 			add(c, true)
+		}
+	}
+	// Each address of an endpoint is a check of its own, on the shard of
+	// its endpoint (the one that resolves it).
+	for _, ec := range endpoints {
+		for _, k := range ec.children() {
+			add(k, owned[ec.id()])
 		}
 	}
 	list := make([]check, 0, len(next))
@@ -194,12 +217,13 @@ func (e *Exporter) install() {
 }
 
 // schedKey is the server a check loads, for the scheduler's per-host limit:
-// the host an endpoint check dials, the sending server of a roundtrip; ""
-// for domain checks (they load resolvers, not mail servers).
+// the address an endpoint probe dials, the sending server of a roundtrip;
+// "" for domain checks and endpoint resolutions (they load resolvers, not
+// mail servers).
 func schedKey(c check) string {
 	switch c := c.(type) {
-	case *endpointCheck:
-		return hostKey(c.target.Host)
+	case *addressCheck:
+		return c.addr.String()
 	case *roundtripCheck:
 		return hostKey(c.check.Send.Host)
 	}
@@ -222,10 +246,33 @@ func (e *Exporter) setDiscovered(domainID string, cs []check) {
 	e.install()
 }
 
-// runScheduled runs one check for the schedule and counts its outcome.
+// runScheduled runs one check for the schedule and counts its outcome. An
+// endpoint's resolution is not an endpoint check of its own (its addresses
+// count), except when it failed with no address to read the failure.
 func (e *Exporter) runScheduled(ctx context.Context, c check) {
 	ok := c.run(ctx, e.log)
+	if ec, isEP := c.(*endpointCheck); isEP && (ok || len(ec.children()) > 0 || ctx.Err() != nil) {
+		return
+	}
 	e.self.count(c.kind(), ok)
+}
+
+// installDelay gathers the address-set changes of many endpoints (after a
+// start, every host resolves for the first time) into one install.
+const installDelay = 100 * time.Millisecond
+
+// requestInstall re-installs the running set soon: an endpoint's address
+// set changed.
+func (e *Exporter) requestInstall() {
+	if !e.installPending.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(installDelay, func() {
+		e.installMu.Lock()
+		defer e.installMu.Unlock()
+		e.installPending.Store(false)
+		e.install()
+	})
 }
 
 // lookup returns a configured check by identity.
@@ -255,7 +302,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) { e.collect(ch, true) }
 // web.Metrics writes those itself (see WithoutEndpoints).
 func (e *Exporter) collect(ch chan<- prometheus.Metric, endpoints bool) {
 	for _, c := range e.snapshot() {
-		if _, ok := c.(*endpointCheck); ok && !endpoints {
+		if isEndpoint(c) && !endpoints {
 			continue
 		}
 		c.collect(ch)
@@ -268,3 +315,13 @@ func (e *Exporter) collect(ch chan<- prometheus.Metric, endpoints bool) {
 
 // Ready reports whether a configuration is loaded.
 func (e *Exporter) Ready() bool { return e.Config() != nil }
+
+// isEndpoint says whether c's series are endpoint series (written as text
+// by MetricsHandler).
+func isEndpoint(c check) bool {
+	switch c.(type) {
+	case *endpointCheck, *addressCheck:
+		return true
+	}
+	return false
+}

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -51,10 +52,10 @@ func TestCollectAfterRun(t *testing.T) {
 	want := `
 # HELP mail_probe_success 1 when the last probe of the endpoint succeeded (connected, greeted, TLS up and verified, logged in), else 0.
 # TYPE mail_probe_success gauge
-mail_probe_success{endpoint="imaps",host="127.0.0.1",port="%d",protocol="imap",server="fake",site="lab",tls="implicit"} 1
-mail_probe_success{endpoint="pop3s",host="127.0.0.1",port="%d",protocol="pop3",server="fake",site="lab",tls="implicit"} 1
-mail_probe_success{endpoint="submission",host="127.0.0.1",port="%d",protocol="smtp",server="fake",site="lab",tls="starttls"} 1
-mail_probe_success{endpoint="submissions",host="127.0.0.1",port="%d",protocol="smtp",server="fake",site="lab",tls="implicit"} 1
+mail_probe_success{address="127.0.0.1",endpoint="imaps",family="ipv4",host="127.0.0.1",port="%d",protocol="imap",server="fake",site="lab",tls="implicit"} 1
+mail_probe_success{address="127.0.0.1",endpoint="pop3s",family="ipv4",host="127.0.0.1",port="%d",protocol="pop3",server="fake",site="lab",tls="implicit"} 1
+mail_probe_success{address="127.0.0.1",endpoint="submission",family="ipv4",host="127.0.0.1",port="%d",protocol="smtp",server="fake",site="lab",tls="starttls"} 1
+mail_probe_success{address="127.0.0.1",endpoint="submissions",family="ipv4",host="127.0.0.1",port="%d",protocol="smtp",server="fake",site="lab",tls="implicit"} 1
 `
 	port := func(name string) any { _, ep, _ := f.cfg.Endpoint("fake", name); return ep.Port }
 	want = fmt.Sprintf(want, port("imaps"), port("pop3s"), port("submission"), port("submissions"))
@@ -124,15 +125,15 @@ func TestReloadKeepsUnchangedChecks(t *testing.T) {
 	if _, ok := f.exp.lookup(EndpointID("fake", "pop3s")); ok {
 		t.Error("a removed check survived the reload")
 	}
-	sub, _ := f.exp.lookup(EndpointID("fake", "submission"))
-	if sub.status().Ran {
-		t.Error("a changed check kept the old settings' result")
+	sub, ok := f.exp.lookup(AddressID("fake", "submission", netip.MustParseAddr("127.0.0.1")))
+	if !ok || sub.status().Ran {
+		t.Errorf("a changed check kept the old settings' result (or lost its address: %v)", ok)
 	}
 	if v := testutil.ToFloat64(f.exp.self.reloadOK); v != 1 {
 		t.Errorf("reload metric %v after a good reload", v)
 	}
-	if n := f.exp.sched.Len(); n != 3 {
-		t.Errorf("scheduler holds %d checks, want 3", n)
+	if n := f.exp.sched.Len(); n != 6 {
+		t.Errorf("scheduler holds %d checks, want 6 (3 endpoints, 3 addresses)", n)
 	}
 }
 

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,8 +60,8 @@ func runConfig(t *testing.T, path string) *Exporter {
 	for _, c := range exp.snapshot() {
 		row := c.status()
 		line := fmt.Sprintf("%-26s ok=%v result=%s %s", c.id(), row.OK, row.Result, row.Reason)
-		if ec, ok := c.(*endpointCheck); ok {
-			if r := ec.last.Load(); r != nil {
+		if ac, ok := c.(*addressCheck); ok {
+			if r := ac.last.Load(); r != nil {
 				line += fmt.Sprintf(" duration=%v phases=", r.Duration.Round(time.Microsecond))
 				for _, p := range r.Phases {
 					line += fmt.Sprintf("%s:%v ", p.Phase, p.Duration.Round(time.Microsecond))
@@ -150,7 +151,7 @@ func TestRealPeersWrongPassword(t *testing.T) {
 		if success[ep] != 0 || auth[ep] != 0 {
 			t.Errorf("%s: success %v auth %v, want 0 and 0", ep, success[ep], auth[ep])
 		}
-		c, _ := exp.lookup(EndpointID("real", ep))
+		c, _ := exp.lookup(AddressID("real", ep, netip.MustParseAddr(m.Host)))
 		if r := c.status().Result; r != "auth" {
 			t.Errorf("%s: result %q, want auth", ep, r)
 		}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
@@ -18,7 +19,8 @@ type Outcome struct {
 	Kind      string
 	Server    *config.Server    // endpoint checks
 	Endpoint  *config.Endpoint  // endpoint checks
-	Probe     *probe.Result     // endpoint checks
+	Probe     *probe.Result     // endpoint checks: one Outcome per address
+	Address   netip.Addr        // endpoint checks: the address probed; invalid when the host did not resolve
 	Domain    *dnscheck.Result  // domain checks
 	Discovery *discover.Result  // domain checks with discover: true
 	Roundtrip *roundtrip.Result // roundtrip checks
@@ -34,7 +36,7 @@ func (e *Exporter) RunOnce(ctx context.Context, cfg *config.Config, concurrency 
 		return nil, err
 	}
 	checks := e.buildChecks(cfg, env)
-	out := make([]Outcome, len(checks))
+	outs := make([][]Outcome, len(checks))
 	sem := make(chan struct{}, max(concurrency, 1))
 	var mu sync.Mutex
 	done := 0
@@ -43,7 +45,7 @@ func (e *Exporter) RunOnce(ctx context.Context, cfg *config.Config, concurrency 
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = runOutcome(ctx, c, e)
+			outs[i] = runOutcomes(ctx, c, e)
 			if progress != nil {
 				mu.Lock()
 				done++
@@ -53,15 +55,28 @@ func (e *Exporter) RunOnce(ctx context.Context, cfg *config.Config, concurrency 
 		})
 	}
 	wg.Wait()
+	var out []Outcome
+	for _, o := range outs {
+		out = append(out, o...)
+	}
 	return out, nil
 }
 
-func runOutcome(ctx context.Context, c check, e *Exporter) Outcome {
+// runOutcomes runs c once; an endpoint gives one Outcome per address.
+func runOutcomes(ctx context.Context, c check, e *Exporter) []Outcome {
 	o := Outcome{ID: c.id(), Kind: c.kind()}
 	switch c := c.(type) {
 	case *endpointCheck:
 		o.Server, o.Endpoint = c.server, c.ep
-		o.Probe = c.probe(ctx, e.log, nil)
+		addrs, rs := c.probeAll(ctx, e.log, nil)
+		out := make([]Outcome, len(rs))
+		for i, r := range rs {
+			out[i], out[i].Probe, out[i].Address = o, r, addrs[i]
+			if addrs[i].IsValid() {
+				out[i].ID = AddressID(c.server.Name, c.ep.Name, addrs[i])
+			}
+		}
+		return out
 	case *domainCheck:
 		o.Name = c.cfg.Domain
 		o.Domain, o.Discovery = c.do(ctx, e.log, nil)
@@ -69,5 +84,5 @@ func runOutcome(ctx context.Context, c check, e *Exporter) Outcome {
 		o.Name = c.cfg.Name
 		o.Roundtrip = c.do(ctx, e.log, nil)
 	}
-	return o
+	return []Outcome{o}
 }

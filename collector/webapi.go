@@ -112,14 +112,26 @@ func (n nonEndpoints) Collect(ch chan<- prometheus.Metric) {
 func (e *Exporter) WriteEndpointText(w io.Writer) error {
 	list := e.snapshot()
 	items := make([]*probe.Rendered, 0, len(list))
+	var sums []probe.SummaryItem
 	for _, c := range list {
-		if ec, ok := c.(*endpointCheck); ok {
-			if t := ec.text.Load(); t != nil {
+		switch c := c.(type) {
+		case *addressCheck:
+			if t := c.text.Load(); t != nil {
 				items = append(items, t)
+			}
+		case *endpointCheck:
+			if t := c.failText.Load(); t != nil && len(c.children()) == 0 {
+				items = append(items, t)
+			}
+			if s, ok := c.summary(); ok {
+				sums = append(sums, probe.SummaryItem{Labels: c.sumLabels, Summary: s})
 			}
 		}
 	}
-	return probe.WriteText(w, items)
+	if err := probe.WriteText(w, items); err != nil {
+		return err
+	}
+	return probe.WriteSummaries(w, sums)
 }
 
 // collectorFunc adapts a collectFunc to an unchecked prometheus.Collector.

@@ -62,7 +62,7 @@ roundtrips:
 
 	e := startExporter(t, "--config.file="+cfg, "--log.level=debug", "--log.format=json")
 	e.waitMetric(t, `mail_roundtrip_success\{roundtrip="loop"\}`, func(v float64) bool { return v == 1 })
-	e.waitMetric(t, `mail_auth_success\{endpoint="imaps".*server="badlogin".*\}`, func(v float64) bool { return v == 0 })
+	e.waitMetric(t, `mail_auth_success\{address="[^"]*",endpoint="imaps".*server="badlogin".*\}`, func(v float64) bool { return v == 0 })
 	e.waitMetric(t, `mail_dns_record_valid\{check="spf",domain="secret.test"\}`, func(v float64) bool { return v == 1 })
 
 	outputs := map[string]string{}

@@ -21,7 +21,7 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	}
 	for _, ep := range []string{"submissions", "imaps", "pop3"} {
-		e.waitMetric(t, `mail_probe_success\{endpoint="`+ep+`".*\}`, func(v float64) bool { return v == 1 })
+		e.waitMetric(t, `mail_probe_success\{address="[^"]+",endpoint="`+ep+`".*\}`, func(v float64) bool { return v == 1 })
 	}
 	if _, ok := e.metric(t, `mail_exporter_build_info\{.*\}`); !ok {
 		t.Error("no mail_exporter_build_info")
@@ -53,7 +53,7 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 	cfg := writeConfig(t, dir, good)
 	t.Setenv("TEST_MONITOR_PASSWORD", "s3cret-Pa55word")
 	e := startExporter(t, "--config.file="+cfg)
-	e.waitMetric(t, `mail_probe_success\{endpoint="imaps".*\}`, func(v float64) bool { return v == 1 })
+	e.waitMetric(t, `mail_probe_success\{address="[^"]+",endpoint="imaps".*\}`, func(v float64) bool { return v == 1 })
 	e.waitMetric(t, `mail_exporter_config_last_reload_successful`, func(v float64) bool { return v == 1 })
 
 	// A broken file: SIGHUP keeps the old config, the metric drops to 0.
@@ -72,16 +72,16 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 	// A valid file with one endpoint less, by HTTP. The unchanged checks
 	// are not restarted: their stored results are there at once after the
 	// reload (a new check would have none until its first run).
-	lastRun, _ := e.metric(t, `mail_probe_last_run_timestamp_seconds\{endpoint="imaps".*\}`)
+	lastRun, _ := e.metric(t, `mail_probe_last_run_timestamp_seconds\{address="[^"]+",endpoint="imaps".*\}`)
 	writeConfig(t, dir, strings.Replace(good, "      - {name: pop3,", "#", 1))
 	if code, body := e.do(t, http.MethodPost, "/-/reload"); code != 200 {
 		t.Fatalf("POST /-/reload = %d %q", code, body)
 	}
-	if v, ok := e.metric(t, `mail_probe_last_run_timestamp_seconds\{endpoint="imaps".*\}`); !ok || v < lastRun {
+	if v, ok := e.metric(t, `mail_probe_last_run_timestamp_seconds\{address="[^"]+",endpoint="imaps".*\}`); !ok || v < lastRun {
 		t.Errorf("the unchanged imaps check lost its result on reload (%v, before %v)", v, lastRun)
 	}
 	e.waitMetric(t, `mail_exporter_config_last_reload_successful`, func(v float64) bool { return v == 1 })
-	if _, ok := e.metric(t, `mail_probe_success\{endpoint="pop3".*\}`); ok {
+	if _, ok := e.metric(t, `mail_probe_success\{address="[^"]*",endpoint="pop3".*\}`); ok {
 		t.Error("the removed endpoint is still exported")
 	}
 }

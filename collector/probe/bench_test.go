@@ -64,7 +64,7 @@ func BenchmarkCollectResult(b *testing.B) {
 		b.Fatalf("probe failed: %s: %s", r.Reason, r.Error)
 	}
 	d := NewDescs([]string{"site"})
-	labels := []string{"mx1", "127.0.0.1", "submission", "smtp", "587", "starttls", "fra"}
+	labels := []string{"mx1", "127.0.0.1", "submission", "smtp", "587", "starttls", "127.0.0.1", "ipv4", "fra"}
 	b.Run("collect", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mail-exporter/mail_exporter/collector/config"
 )
 
 // Resolver turns a host name into addresses. *net.Resolver satisfies it; the
@@ -73,32 +75,23 @@ func (s *session) run(ctx context.Context, fn probeFn) error {
 }
 
 func (s *session) dial(ctx context.Context) error {
-	host := s.t.Host
-	done := s.phase(PhaseResolve)
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		res := s.t.Resolver
-		if res == nil {
-			res = net.DefaultResolver
+	addr := s.t.Address.Unmap()
+	if !addr.IsValid() {
+		// No address given: resolve and dial the first (roundtrips, the
+		// check command's verification probes).
+		done := s.phase(PhaseResolve)
+		res := Resolve(ctx, s.t.Resolver, s.t.Host, config.AddressesFirst, s.now)
+		done()
+		if res.Err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fail(ReasonDNS, res.Err)
 		}
-		var addrs []netip.Addr
-		addrs, err = res.LookupNetIP(ctx, "ip", host)
-		if err == nil && len(addrs) == 0 {
-			err = fmt.Errorf("no addresses for %s", host)
-		}
-		if err == nil {
-			addr = addrs[0].Unmap()
-		}
-	}
-	done()
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fail(ReasonDNS, fmt.Errorf("resolve %s: %w", host, err))
+		addr = res.Addrs[0]
 	}
 
-	done = s.phase(PhaseConnect)
+	done := s.phase(PhaseConnect)
 	var d net.Dialer
 	target := netip.AddrPortFrom(addr, uint16(s.t.Endpoint.Port)).String()
 	c, err := d.DialContext(ctx, "tcp", target)

@@ -184,12 +184,18 @@ func eachSample(r *Result, f family, fn func(v float64, x extraValues)) {
 // (the six endpoint labels plus a server's own `labels:` keys). They are
 // immutable; the exporter builds one per distinct label set and reuses it.
 type Descs struct {
-	descs  [numFamilies]*prometheus.Desc
-	layout textLayout
+	descs   [numFamilies]*prometheus.Desc
+	layout  textLayout
+	summary summaryDescs
 }
 
-// EndpointLabels are the labels every endpoint series carries, in order.
-var EndpointLabels = []string{"server", "host", "endpoint", "protocol", "port", "tls"}
+// EndpointLabels are the labels every endpoint series carries, in order:
+// the endpoint's, then the address dialled and its family (SPEC 6.2).
+var EndpointLabels = []string{"server", "host", "endpoint", "protocol", "port", "tls", "address", "family"}
+
+// addressLabels is how many of EndpointLabels name the address: the
+// per-endpoint summary series (mail_probe_addresses) carry the others.
+const addressLabels = 2
 
 // NewDescs builds the descriptors for EndpointLabels followed by extra.
 func NewDescs(extra []string) *Descs {
@@ -198,6 +204,7 @@ func NewDescs(extra []string) *Descs {
 	for f, spec := range families {
 		d.descs[f] = prometheus.NewDesc(spec.name, spec.help, append(slices.Clip(base), spec.extra...), nil)
 	}
+	d.summary = newSummaryDescs(extra)
 	return d
 }
 

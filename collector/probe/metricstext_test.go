@@ -80,7 +80,7 @@ func TestWriteTextMatchesCollect(t *testing.T) {
 		var items []item
 		var rendered []*Rendered
 		for i, r := range textResults() {
-			labels := []string{fmt.Sprintf("mx%d", i), "mail.example.test", "submission", "smtp", "587", "starttls"}
+			labels := []string{fmt.Sprintf("mx%d", i), "mail.example.test", "submission", "smtp", "587", "starttls", fmt.Sprintf("2001:db8::%d", i), "ipv6"}
 			for _, k := range extra {
 				labels = append(labels, "v-"+k)
 			}
@@ -147,7 +147,7 @@ func (c collectorOf) Collect(ch chan<- prometheus.Metric) { c(ch) }
 func TestWriteTextLineFormat(t *testing.T) {
 	d := NewDescs([]string{"site"})
 	r := textResults()[0]
-	labels := []string{"mx1", "127.0.0.1", "submission", "smtp", "587", "starttls", "fra"}
+	labels := []string{"mx1", "127.0.0.1", "submission", "smtp", "587", "starttls", "127.0.0.1", "ipv4", "fra"}
 	var buf bytes.Buffer
 	if err := WriteText(&buf, []*Rendered{d.Render(r, labels)}); err != nil {
 		t.Fatal(err)

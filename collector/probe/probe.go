@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -23,8 +24,12 @@ import (
 // Target is everything one probe needs. Its whole world comes in here: no
 // globals, no flags.
 type Target struct {
-	Server     string // the `server` label, for logs
-	Host       string // DNS name or IP literal to dial
+	Server string // the `server` label, for logs
+	Host   string // DNS name or IP literal to dial
+	// Address, when valid, is dialled instead of resolving Host (the
+	// exporter resolves once per endpoint and probes each address as its
+	// own check). Host still names the server in logs and SNI defaults.
+	Address    netip.Addr
 	ServerName string // SNI and the name the certificate must cover
 	Endpoint   *config.Endpoint
 	RootCAs    *x509.CertPool // nil = the system roots
@@ -105,6 +110,9 @@ func runProbe(ctx context.Context, t Target, use func(any) error) *Result {
 	// share of a probe's CPU when nobody will read them.
 	if t.Transcript != nil || log.Enabled(ctx, slog.LevelDebug) {
 		log = log.With("server", t.Server, "endpoint", ep.Name, "host", t.Host, "port", ep.Port)
+		if t.Address.IsValid() {
+			log = log.With("address", t.Address.String())
+		}
 	}
 
 	r := &Result{Start: now()}

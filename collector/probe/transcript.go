@@ -224,3 +224,20 @@ func (h teeHandler) WithGroup(name string) slog.Handler {
 func TranscriptHandler(next slog.Handler, tr *Transcript) slog.Handler {
 	return teeHandler{next: next, t: tr}
 }
+
+// Note adds a line of the caller's own to the transcript, e.g. which
+// address the dialogue that follows is with.
+func (t *Transcript) Note(line string) { t.add("#", line) }
+
+// Append copies other's lines (already masked) at the end of t, so that the
+// transcripts of probes that ran side by side read one after the other.
+func (t *Transcript) Append(other *Transcript) {
+	s := other.String()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.buf.Len()+len(s) > t.limit {
+		t.truncated = true
+		s = s[:max(0, t.limit-t.buf.Len())]
+	}
+	t.buf.WriteString(s)
+}

@@ -30,7 +30,8 @@ func TestProbeHandler(t *testing.T) {
 		t.Errorf("no check named: status %d, want 400", code)
 	}
 	code, body := get("server=fake&endpoint=submission")
-	if code != 200 || !strings.Contains(body, `mail_probe_success{endpoint="submission"`) || strings.Contains(body, `endpoint="imaps"`) {
+	if code != 200 || !strings.Contains(body, `mail_probe_success{address="127.0.0.1",endpoint="submission",family="ipv4"`) ||
+		!strings.Contains(body, `mail_probe_addresses_up{endpoint="submission"`) || strings.Contains(body, `endpoint="imaps"`) {
 		t.Errorf("probe answer %d:\n%s", code, body)
 	}
 	code, body = get("server=fake&endpoint=submission&debug=true")
