@@ -82,10 +82,15 @@ func fleet() *dashboard.DashboardBuilder {
 		"Each endpoint whose last probe failed, and why (the result label of mail_probe_result_info).",
 		tableQuery("A", sel("mail_probe_result_info", byServer, `result!="ok"`))).
 		WithTransformation(organize(append([]string{"Value"}, endpointHidden...),
-			map[string]string{"result": "why"}, []string{"server", "endpoint", "host", "port", "result"})).
+			map[string]string{"result": "why"}, []string{"server", "endpoint", "host", "address", "family", "port", "result"})).
 		OverrideByName("why", []dashboard.DynamicConfigValue{prop("color", map[string]any{"mode": "fixed", "fixedColor": red}),
 			prop("custom.cellOptions", map[string]any{"type": "color-text"})}).
 		DataLinks(linkToServer("__data.fields"))
+
+	partly := addressesTable("Endpoints partly down",
+		"Endpoints of which some addresses fail and others answer: clients and MTAs that land on a failing "+
+			"address (often the IPv6 one) fail while the endpoint looks up. Which addresses fail: \"Endpoints failing now\".",
+		byServer, "("+sel("mail_probe_addresses_up", byServer)+" > 0) < "+sel("mail_probe_addresses", byServer))
 
 	failingDNS := tablePanel("DNS errors now",
 		"Each error-severity problem of the domain checks (mail_dns_problem_info); the code list is in the README.",
@@ -124,10 +129,10 @@ func fleet() *dashboard.DashboardBuilder {
 		WithVariable(jobVar()).
 		WithVariable(serverVar(false)).
 		WithVariable(domainVar(false)).
-		WithPanel(numberStat("Endpoints down", "Endpoints whose last probe failed.", "none", steps(green, 1, red),
-			query("A", "count("+sel("mail_probe_success", byServer)+" == 0) or vector(0)", "")).Span(4).Height(4)).
-		WithPanel(numberStat("Endpoints up", "Endpoints whose last probe succeeded.", "none", steps(green),
-			query("A", "sum("+sel("mail_probe_success", byServer)+")", "")).Span(4).Height(4)).
+		WithPanel(numberStat("Endpoints down", "Endpoints none of whose addresses answered on their last probe.", "none", steps(green, 1, red),
+			query("A", "count("+sel("mail_probe_addresses_up", byServer)+" == 0) or vector(0)", "")).Span(4).Height(4)).
+		WithPanel(numberStat("Endpoints up", "Endpoints every address of which answered on its last probe.", "none", steps(green),
+			query("A", "count("+sel("mail_probe_addresses_up", byServer)+" == "+sel("mail_probe_addresses", byServer)+") or vector(0)", "")).Span(4).Height(4)).
 		WithPanel(numberStat("Certificates < 14 days", "Endpoints whose certificate chain expires within 14 days (or has expired).",
 			"none", steps(green, 1, orange),
 			query("A", "count("+daysLeft+" < 14) or vector(0)", "")).Span(4).Height(4)).
@@ -137,7 +142,8 @@ func fleet() *dashboard.DashboardBuilder {
 			query("A", "sum("+sel("mail_dnsbl_listed", byDomain)+") or vector(0)", "")).Span(4).Height(4)).
 		WithPanel(numberStat("End-to-end failing", "Roundtrips whose last run failed.", "none", steps(green, 1, red),
 			query("A", "count("+sel("mail_roundtrip_success", none)+" == 0) or vector(0)", "")).Span(4).Height(4)).
-		WithPanel(endpointGrid(byServer, "{{server}} {{endpoint}} · {{result}}").Span(24).Height(9)).
+		WithPanel(endpointGrid(byServer, "{{server}} {{endpoint}} {{address}} · {{result}}").Span(24).Height(9)).
+		WithPanel(partly.Span(24).Height(5)).
 		WithPanel(failingEndpoints.Span(10).Height(8)).
 		WithPanel(failingDNS.Span(8).Height(8)).
 		WithPanel(failingRoundtrips.Span(6).Height(8)).

@@ -16,7 +16,7 @@ var daysSteps = map[string]any{"mode": "absolute", "steps": []map[string]any{
 // (deploy/prometheus/rules.yml), one row per value of key.
 func uptimeTable(title, description, key, prefix string, vars []string) *table.PanelBuilder {
 	exclude := []string{}
-	for _, l := range []string{"server", "host", "endpoint", "protocol", "port", "tls"} {
+	for _, l := range []string{"server", "host", "endpoint", "protocol", "port", "tls", "family"} {
 		if l != key {
 			exclude = append(exclude, l)
 		}
@@ -26,10 +26,25 @@ func uptimeTable(title, description, key, prefix string, vars []string) *table.P
 		WithTransformation(merge()).
 		WithTransformation(organize(append(exclude, hidden...),
 			map[string]string{"Value #A": "24 h", "Value #B": "7 d", "Value #C": "30 d"},
-			[]string{key, "Value #A", "Value #B", "Value #C"})).
+			[]string{key, "address", "Value #A", "Value #B", "Value #C"})).
 		Unit("percentunit").Decimals(3).
 		SortBy([]sortBuilder{common.NewTableSortByFieldStateBuilder().DisplayName("24 h").Desc(false)}).
 		OverrideByRegexp("^(24 h|7 d|30 d)$", []dashboard.DynamicConfigValue{prop("thresholds", uptimeSteps), cellBackground()})
+}
+
+// addressesTable lists endpoints with how many addresses their host
+// resolved to and how many answered; expr selects which endpoints (the
+// mail_probe_addresses_up series to show).
+func addressesTable(title, description string, vars []string, expr string) *table.PanelBuilder {
+	return tablePanel(title, description,
+		tableQuery("A", expr), tableQuery("B", "("+sel("mail_probe_addresses", vars)+") and ("+expr+")")).
+		WithTransformation(merge()).
+		WithTransformation(organize(endpointHidden,
+			map[string]string{"Value #A": "up", "Value #B": "addresses"},
+			[]string{"server", "endpoint", "host", "port", "Value #A", "Value #B"})).
+		OverrideByName("up", []dashboard.DynamicConfigValue{prop("color", map[string]any{"mode": "fixed", "fixedColor": orange}),
+			prop("custom.cellOptions", map[string]any{"type": "color-text"})}).
+		DataLinks(linkToServer("__data.fields"))
 }
 
 func server() *dashboard.DashboardBuilder {
@@ -51,7 +66,7 @@ func server() *dashboard.DashboardBuilder {
 		WithTransformation(merge()).
 		WithTransformation(organize(append([]string{"server", "host", "Value #A", "Value #B"}, hidden...),
 			map[string]string{"Value #C": "verified", "Value #D": "leaf days left", "Value #E": "chain days left"},
-			[]string{"endpoint", "port", "tls", "protocol", "version", "cipher", "Value #C", "Value #D", "Value #E"})).
+			[]string{"endpoint", "address", "port", "tls", "protocol", "version", "cipher", "Value #C", "Value #D", "Value #E"})).
 		OverrideByName("verified", []dashboard.DynamicConfigValue{prop("mappings", validBad), cellBackground()}).
 		OverrideByRegexp("days left$", []dashboard.DynamicConfigValue{prop("decimals", 1), prop("thresholds", daysSteps), cellBackground()}).
 		OverrideByName("version", []dashboard.DynamicConfigValue{
@@ -69,7 +84,7 @@ func server() *dashboard.DashboardBuilder {
 		WithTransformation(merge()).
 		WithTransformation(organize(append([]string{"server", "host", "port", "Value #A", "Value #D"}, endpointHidden...),
 			map[string]string{"Value #B": "not before", "Value #C": "not after", "error": "verify error"},
-			[]string{"endpoint", "subject", "dns_names", "issuer", "Value #B", "Value #C", "error", "serial", "fingerprint_sha256"})).
+			[]string{"endpoint", "address", "subject", "dns_names", "issuer", "Value #B", "Value #C", "error", "serial", "fingerprint_sha256"})).
 		OverrideByRegexp("^not (before|after)$", []dashboard.DynamicConfigValue{prop("unit", "dateTimeAsIso")}).
 		OverrideByName("verify error", []dashboard.DynamicConfigValue{prop("color", map[string]any{"mode": "fixed", "fixedColor": red}),
 			prop("custom.cellOptions", map[string]any{"type": "color-text"})})
@@ -94,22 +109,26 @@ func server() *dashboard.DashboardBuilder {
 		WithVariable(jobVar()).
 		WithVariable(serverVar(true)).
 		WithVariable(endpointVar()).
-		WithPanel(endpointGrid(byEndpoint, "{{endpoint}} · {{result}}").Span(14).Height(6)).
+		WithPanel(endpointGrid(byEndpoint, "{{endpoint}} {{address}} · {{result}}").Span(14).Height(6)).
 		WithPanel(uptime.Span(10).Height(6)).
-		WithPanel(timeline("Availability", "Probe result of each endpoint over time.", upDown,
-			rangeQuery("A", s("mail_probe_success"), "{{endpoint}}")).Span(24).Height(6)).
+		WithPanel(addressesTable("Addresses",
+			"Per endpoint: the addresses its host resolves to (addresses rule) and how many answered on their last "+
+				"probe. Fewer up than addresses: some clients fail while others get through; the tiles above say which.",
+			byEndpoint, s("mail_probe_addresses_up")).Span(24).Height(5)).
+		WithPanel(timeline("Availability", "Probe result of each endpoint address over time.", upDown,
+			rangeQuery("A", s("mail_probe_success"), "{{endpoint}} {{address}}")).Span(24).Height(6)).
 		WithRow(dashboard.NewRowBuilder("Probe phases")).
 		WithPanel(timeSeries("Phases: $endpoint",
 			"How long each phase of the endpoint's probe took, stacked: the top of the stack is the whole probe. "+
-				"For STARTTLS endpoints tls_handshake and capabilities include both rounds.",
-			"s", rangeQuery("A", s("mail_probe_phase_duration_seconds"), "{{phase}}")).
+				"For STARTTLS endpoints tls_handshake and capabilities include both rounds. A host with several addresses stacks each address's phases: pick one with the legend.",
+			"s", rangeQuery("A", s("mail_probe_phase_duration_seconds"), "{{phase}} {{address}}")).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 			FillOpacity(60).
 			// Grafana repeats the panel per selected endpoint, up to 3 a row.
 			Repeat("endpoint").RepeatDirection(dashboard.PanelRepeatDirectionH).MaxPerRow(3).
 			Span(24).Height(8)).
 		WithPanel(timeSeries("Probe duration", "The whole probe of each endpoint, all phases together.", "s",
-			rangeQuery("A", s("mail_probe_duration_seconds"), "{{endpoint}}")).Span(24).Height(7)).
+			rangeQuery("A", s("mail_probe_duration_seconds"), "{{endpoint}} {{address}}")).Span(24).Height(7)).
 		WithRow(dashboard.NewRowBuilder("TLS and certificates")).
 		WithPanel(tlsTable.Span(24).Height(7)).
 		WithPanel(certTable.Span(24).Height(7)).
