@@ -164,6 +164,8 @@ func TestDashboardsAndRulesAgainstRealPrometheus(t *testing.T) {
 		dnstest.Zone{Name: "dash.test", Signed: true, Records: fmt.Sprintf(`
 @ MX 10 mx.dash.test.
 mx A 127.0.0.2
+dual A 127.0.0.2
+dual AAAA ::1
 @ TXT "v=spf1 mx -all"
 _dmarc TXT "v=DMARC1; p=none; rua=mailto:d@dash.test"
 s1._domainkey TXT "v=DKIM1; k=rsa; p=%s"
@@ -190,6 +192,7 @@ servers:
   - {name: expiring, host: %s, tls_server_name: mail.example.test, ca_file: %s, credential: expiring, labels: {site: lab},
      endpoints: [{name: imaps, port: %d}, {name: imap, port: %d}]}
   - {name: down, host: 127.0.0.1, labels: {site: lab}, endpoints: [{name: smtp, port: 9}]}
+  - {name: partly, host: dual.dash.test, tls_server_name: %s, ca_file: %s, labels: {site: lab}, endpoints: [{name: smtp, port: %d}]}
   - {name: wrongname, host: %s, tls_server_name: other.example.test, ca_file: %s, labels: {site: lab}, endpoints: [{name: imaps, port: %d, credential: none}]}
 domains:
   - {domain: dash.test, dkim_selectors: [s1, s2, s3], smtp_port: %d, dnsbl_zones: [bl.test], checks: [mx, spf, dmarc, dkim, mta_sts, tls_rpt, dane, ptr, dnsbl]}
@@ -198,7 +201,8 @@ roundtrips:
   - {name: nobody, send: {server: good, endpoint: submission, from: %s, to: nobody@example.test}, receive: {server: good, endpoint: imaps}, timeout: 2s}
 `, dns.Resolver, good.User, pw, expiring.User, pw2,
 		good.Host, good.ServerName, good.CAFile, good.Ports["smtp"], good.Ports["submission"], good.Ports["imap"], good.Ports["imaps"], good.Ports["pop3s"],
-		expiring.Host, expiring.CAFile, expiring.Ports["imaps"], expiring.Ports["imap"], good.Host, good.CAFile, good.Ports["imaps"],
+		expiring.Host, expiring.CAFile, expiring.Ports["imaps"], expiring.Ports["imap"], good.ServerName, good.CAFile, good.Ports["smtp"],
+		good.Host, good.CAFile, good.Ports["imaps"],
 		good.Ports["smtp"], good.User, good.User, good.User))
 	exp := startExporter(t, "--config.file="+cfg)
 	exp.waitMetric(t, `mail_roundtrip_success\{roundtrip="loop"\}`, func(v float64) bool { return v == 1 })
@@ -296,8 +300,9 @@ scrape_configs:
 	}
 	t.Logf("%d dashboard queries ran, %d empty for a stated reason", len(queries), empty)
 
-	// Every rule evaluates without error; the failing endpoint and the
-	// expiring certificate fire their alerts.
+	// Every rule evaluates without error; the failing endpoint, the
+	// endpoint down on its IPv6 address only (nothing listens on ::1) and
+	// the expiring certificate fire their alerts.
 	rules := promGet(t, base, "/api/v1/rules", nil)
 	firing := map[string]bool{}
 	nrules := 0
@@ -317,7 +322,7 @@ scrape_configs:
 			}
 		}
 	}
-	for _, want := range []string{"MailEndpointDown", "MailCertificateExpiring", "MailCertificateInvalid",
+	for _, want := range []string{"MailEndpointDown", "MailEndpointAddressDown", "MailCertificateExpiring", "MailCertificateInvalid",
 		"MailDNSRecordInvalid", "MailDNSBLListed", "MailRoundtripFailing"} {
 		if !firing[want] {
 			t.Errorf("alert %s is neither pending nor firing", want)
