@@ -34,7 +34,7 @@ func mechSeries(t *testing.T, r *Result) string {
 	d := NewDescs(nil)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(collectorOf(func(ch chan<- prometheus.Metric) {
-		d.Collect(ch, r, []string{"peer", "127.0.0.2", "ep", "x", "1", "starttls"})
+		d.Collect(ch, r, []string{"peer", "127.0.0.2", "ep", "x", "1", "starttls", "127.0.0.2", "ipv4"})
 	}))
 	var b strings.Builder
 	mfs, err := reg.Gather()
