@@ -79,13 +79,35 @@ func New(opts Options) *Exporter {
 	}
 }
 
-// Start begins scheduling with the given concurrency limit. It is separate
-// from New so that tests and `check` can run checks without a schedule.
-func (e *Exporter) start(concurrency int) {
+// start begins scheduling under g's limits, or applies them to the running
+// schedule. It is separate from New so that tests and `check` can run
+// checks without a schedule.
+func (e *Exporter) start(g config.Global) {
 	if e.sched == nil {
-		e.sched = scheduler.New(concurrency)
+		e.sched = scheduler.New(scheduler.Options{
+			Concurrency: g.Concurrency, HostConcurrency: g.HostConcurrency,
+			Kinds: checkKinds, Logger: e.log, Now: e.opts.Now,
+		})
+		return
 	}
+	e.sched.SetLimits(g.Concurrency, g.HostConcurrency)
 }
+
+// checkKinds are the values of the `kind` label.
+var checkKinds = []string{"endpoint", "domain", "roundtrip"}
+
+// Schedule reports the scheduler's load (zero before the first config).
+func (e *Exporter) Schedule() scheduler.Stats {
+	if e.sched == nil {
+		return scheduler.Stats{}
+	}
+	return e.sched.Stats()
+}
+
+// Overloaded reports whether the schedule is not kept: lag p99 over the
+// last minute above a tenth of the shortest interval, or a run skipped in
+// it (mail_exporter_overloaded).
+func (e *Exporter) Overloaded() bool { return e.Schedule().Overloaded }
 
 // Stop ends every scheduled check and waits for running ones.
 func (e *Exporter) Stop() {
@@ -147,7 +169,7 @@ func (e *Exporter) ApplyConfig(cfg *config.Config) error {
 		}
 	}
 	e.mu.Unlock()
-	e.start(cfg.Global.Concurrency)
+	e.start(cfg.Global)
 	e.install()
 	return nil
 }

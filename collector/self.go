@@ -30,7 +30,7 @@ func newSelfMetrics() *selfMetrics {
 	}
 	// Every kind/result pair exists from the start, so rate() and alerts
 	// see a zero rather than nothing.
-	for _, k := range []string{"endpoint", "domain", "roundtrip"} {
+	for _, k := range checkKinds {
 		for _, r := range []string{"success", "failure"} {
 			m.checks.WithLabelValues(k, r)
 		}

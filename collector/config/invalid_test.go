@@ -35,6 +35,7 @@ var invalid = map[string]string{
 	"domain-interval":      `5: domains[0].interval: 30s must be greater than the timeout 30s (global.timeout)`,
 	"roundtrip-timeout":    `2: global.roundtrip_interval: 1m must be greater than the timeout 2m (the default)`,
 	"concurrency":          `2: global.concurrency: must be at least 1, got 0`,
+	"host-concurrency":     `3: global.host_concurrency: must be at least 1, got 0`,
 	"duplicate-server":     `4: servers[1].name: duplicate server name "mx1" (first at line 2)`,
 	"duplicate-endpoint":   `7: servers[0].endpoints[2].name: duplicate endpoint "imaps" on server "mx1" (first at line 5)`,
 	"duplicate-domain":     `3: domains[1].domain: duplicate domain "example.com" (first at line 2)`,

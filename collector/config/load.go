@@ -168,6 +168,7 @@ func (p *parser) global(f field) {
 	g := &p.cfg.Global
 	g.Concurrency = DefaultConcurrency
 	g.Addresses = DefaultAddresses
+	g.HostConcurrency = DefaultHostConcurrency
 	defer func() {
 		g.Interval, g.Timeout = p.interval.d, p.timeout.d
 		g.DNSInterval, g.RoundtripInterval = p.dnsInterval.d, p.rtInterval.d
@@ -176,7 +177,7 @@ func (p *parser) global(f field) {
 		return
 	}
 	fs, ok := p.mapping(f, "interval", "timeout", "dns_interval", "roundtrip_interval",
-		"concurrency", "resolver", "ehlo_name", "ca_file", "addresses")
+		"concurrency", "host_concurrency", "resolver", "ehlo_name", "ca_file", "addresses")
 	if !ok {
 		return
 	}
@@ -190,6 +191,12 @@ func (p *parser) global(f field) {
 			p.errorf(fs["concurrency"].line, fs["concurrency"].path, "must be at least 1, got %d", c)
 		}
 		g.Concurrency = c
+	}
+	if c, ok := p.integer(fs["host_concurrency"]); ok {
+		if c < 1 {
+			p.errorf(fs["host_concurrency"].line, fs["host_concurrency"].path, "must be at least 1, got %d", c)
+		}
+		g.HostConcurrency = c
 	}
 	if s, ok := p.str(fs["resolver"]); ok && s != "" {
 		if !isHostPort(s) {

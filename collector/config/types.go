@@ -36,6 +36,7 @@ const (
 	DefaultRoundtripInterval = 5 * time.Minute
 	DefaultRoundtripTimeout  = 2 * time.Minute
 	DefaultConcurrency       = 64
+	DefaultHostConcurrency   = 4 // SPEC section 6.5
 )
 
 // Config is one loaded, validated targets.yaml. Every inherited value is
@@ -58,10 +59,13 @@ type Global struct {
 	DNSInterval       time.Duration
 	RoundtripInterval time.Duration
 	Concurrency       int
-	Resolver          string // "host:port" or "" for the system resolver
-	EHLOName          string // "" = the machine's hostname, filled in by the caller
-	CAFile            string
-	Addresses         AddressRule // which resolved addresses endpoint probes dial
+	// HostConcurrency is the most checks in flight per address dialled
+	// (SPEC 6.5); Concurrency stays the outer bound.
+	HostConcurrency int
+	Resolver        string // "host:port" or "" for the system resolver
+	EHLOName        string // "" = the machine's hostname, filled in by the caller
+	CAFile          string
+	Addresses       AddressRule // which resolved addresses endpoint probes dial
 }
 
 // Credential is a named username and password. The password is read at load

@@ -42,7 +42,7 @@ func endpoints(s *Server) []ep {
 
 func TestEmpty(t *testing.T) {
 	want := Global{Interval: time.Minute, Timeout: 15 * time.Second, DNSInterval: 15 * time.Minute,
-		RoundtripInterval: 5 * time.Minute, Concurrency: 64, Addresses: AddressesAll}
+		RoundtripInterval: 5 * time.Minute, Concurrency: 64, HostConcurrency: 4, Addresses: AddressesAll}
 	for _, file := range []string{"testdata/valid-empty.yaml", "testdata/valid-comments.yaml"} {
 		cfg := load(t, file)
 		if cfg.Global != want || len(cfg.Servers)+len(cfg.Domains)+len(cfg.Roundtrips)+len(cfg.Credentials) != 0 {
@@ -78,7 +78,7 @@ func TestStandardEndpoints(t *testing.T) {
 func TestFull(t *testing.T) {
 	cfg := load(t, "testdata/valid-full.yaml")
 	g := Global{Interval: time.Minute, Timeout: 15 * time.Second, DNSInterval: 15 * time.Minute,
-		RoundtripInterval: 5 * time.Minute, Concurrency: 32, Resolver: "127.0.0.1:5353",
+		RoundtripInterval: 5 * time.Minute, Concurrency: 32, HostConcurrency: 2, Resolver: "127.0.0.1:5353",
 		EHLOName: "probe.example.net", CAFile: "testdata/ca.pem", Addresses: AddressesIPv4}
 	if cfg.Global != g {
 		t.Errorf("global = %+v", cfg.Global)

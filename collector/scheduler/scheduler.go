@@ -1,25 +1,34 @@
-// Package scheduler runs checks on their own intervals under one global
-// concurrency limit. One goroutine keeps a heap of due times; a check never
-// overlaps itself; first runs are spread over the interval by a hash of the
-// check's identity, so a start or a reload causes no thundering herd and
-// every replica computes the same phase for the same check.
+// Package scheduler runs checks on their own intervals under a global
+// concurrency limit and a per-host one. One goroutine keeps a heap of due
+// times; first runs are spread over the interval, evenly among the checks of
+// one host, at phases fixed on the wall clock, so a start or a reload causes
+// no thundering herd and every replica computes the same phase for the same
+// check.
+//
+// The schedule is bounded: a check has at most one run queued or running. A
+// run that comes due while the previous one is still queued or running is
+// skipped and counted (mail_exporter_schedule_skipped_total), so an exporter
+// asked for more than it can do falls behind by at most one run per check
+// instead of building a queue that grows without end; it says so in
+// mail_exporter_overloaded and in a WARN log line once a minute.
+//
+// A run's wait for a slot (global or per host) is schedule lag: Job.Run is
+// called only once both slots are held, so the probe's timeout, which starts
+// inside Run, never includes it.
 package scheduler
 
 import (
-	"container/heap"
 	"context"
-	"hash/fnv"
+	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Job is one check as the scheduler sees it.
 type Job struct {
 	ID          string // stable identity, e.g. "endpoint/mx1/imaps"
 	Fingerprint string // changes when the check's settings change
-	Kind        string // "endpoint", "domain", "roundtrip": the lag histogram's label
+	Kind        string // "endpoint", "domain", "roundtrip": the metrics' label
 	// Key names the server a run loads: runs with the same non-empty Key
 	// share the per-host limit (host_concurrency). The exporter sets the
 	// host dialled; "" = no per-host limit (e.g. DNS checks).
@@ -28,110 +37,101 @@ type Job struct {
 	Run      func(ctx context.Context)
 }
 
-type entry struct {
-	job     Job
-	due     time.Time
-	index   int // in the heap; -1 when removed
-	running bool
-	ctx     context.Context
-	cancel  context.CancelFunc
+// Options configure a Scheduler.
+type Options struct {
+	Concurrency int // runs at once, at most; below 1 = 1
+	// HostConcurrency is the most runs at once with the same Job.Key; 0 =
+	// no per-host limit.
+	HostConcurrency int
+	// Kinds are the Job.Kind values whose counters exist from the start.
+	Kinds  []string
+	Logger *slog.Logger
+	// Now is the clock (tests); nil = time.Now.
+	Now func() time.Time
 }
 
 // Scheduler runs Jobs. Create with New, feed with Update, end with Stop.
 type Scheduler struct {
-	now   func() time.Time
-	sem   chan struct{}
+	now func() time.Time
+	// spawn starts a run: run, then done, in a goroutine. Tests replace it
+	// to run them by hand on a fake clock.
+	spawn func(run, done func())
+	log   *slog.Logger
 	wake  chan struct{}
 	wg    sync.WaitGroup
 	ctx   context.Context
 	stop  context.CancelFunc
 	done  chan struct{}
-	lag   *prometheus.HistogramVec
-	inFly prometheus.Gauge
+	m     *metrics
+	// looping: made by New, so Stop waits for the loop to end.
+	looping bool
 
-	mu      sync.Mutex
-	entries map[string]*entry
-	queue   queue
+	mu          sync.Mutex
+	limit       int
+	hostLimit   int
+	running     int
+	waiting     int
+	entries     map[string]*entry
+	queue       queue            // by due time
+	hosts       map[string]*host // by Key
+	ready       hostQueue        // hosts with a queued run and a free slot
+	win         window
+	minInterval time.Duration
+	rep         reporter
 }
 
-// New starts a scheduler allowing at most concurrency runs at once.
-func New(concurrency int) *Scheduler {
-	if concurrency < 1 {
-		concurrency = 1
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Scheduler{
-		now:     time.Now,
-		sem:     make(chan struct{}, concurrency),
-		wake:    make(chan struct{}, 1),
-		ctx:     ctx,
-		stop:    cancel,
-		done:    make(chan struct{}),
-		entries: map[string]*entry{},
-		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "mail_exporter_schedule_lag_seconds",
-			Help:    "How late checks start against their schedule.",
-			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}, []string{"kind"}),
-		inFly: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "mail_exporter_checks_in_flight",
-			Help: "Checks running right now.",
-		}),
-	}
+// New starts a scheduler.
+func New(o Options) *Scheduler {
+	s := newScheduler(o)
+	s.looping = true
 	go s.loop()
 	return s
 }
 
-// Describe and Collect expose the lag histogram and the in-flight gauge.
-func (s *Scheduler) Describe(ch chan<- *prometheus.Desc) { s.lag.Describe(ch); s.inFly.Describe(ch) }
-func (s *Scheduler) Collect(ch chan<- prometheus.Metric) { s.lag.Collect(ch); s.inFly.Collect(ch) }
-
-// Phase is where in its interval a check first runs: a hash of its ID.
-func Phase(id string, interval time.Duration) time.Duration {
-	if interval <= 0 {
-		return 0
+// newScheduler is New without the loop goroutine: tests drive step by hand.
+func newScheduler(o Options) *Scheduler {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	h := fnv.New64a()
-	h.Write([]byte(id))
-	return time.Duration(h.Sum64() % uint64(interval))
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Scheduler{
+		now:     o.Now,
+		log:     o.Logger,
+		wake:    make(chan struct{}, 1),
+		ctx:     ctx,
+		stop:    cancel,
+		done:    make(chan struct{}),
+		m:       newMetrics(o.Kinds),
+		entries: map[string]*entry{},
+		hosts:   map[string]*host{},
+	}
+	s.spawn = func(run, done func()) {
+		go func() {
+			defer done()
+			run()
+		}()
+	}
+	s.setLimits(o.Concurrency, o.HostConcurrency)
+	return s
 }
 
-// Update replaces the set of jobs. A job whose ID and Fingerprint are
-// unchanged keeps its schedule (and a run in progress continues); a changed
-// or new job is scheduled afresh at its phase; a removed job is cancelled.
-func (s *Scheduler) Update(jobs []Job) {
+// SetLimits changes the global and the per-host limit (a reload). Runs in
+// progress continue; new ones start only when under the new limits.
+func (s *Scheduler) SetLimits(concurrency, hostConcurrency int) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	keep := make(map[string]bool, len(jobs))
-	for _, j := range jobs {
-		keep[j.ID] = true
-		if e, ok := s.entries[j.ID]; ok {
-			if e.job.Fingerprint == j.Fingerprint && e.job.Interval == j.Interval {
-				e.job.Run = j.Run // same check, maybe rebuilt closure
-				continue
-			}
-			s.remove(e)
-		}
-		ctx, cancel := context.WithCancel(s.ctx)
-		e := &entry{job: j, due: now.Add(Phase(j.ID, j.Interval)), ctx: ctx, cancel: cancel}
-		s.entries[j.ID] = e
-		heap.Push(&s.queue, e)
+	s.setLimits(concurrency, hostConcurrency)
+	for _, h := range s.hosts {
+		s.fixReady(h)
 	}
-	for id, e := range s.entries {
-		if !keep[id] {
-			s.remove(e)
-		}
-	}
+	s.mu.Unlock()
 	s.poke()
 }
 
-func (s *Scheduler) remove(e *entry) {
-	e.cancel()
-	if e.index >= 0 {
-		heap.Remove(&s.queue, e.index)
-	}
-	delete(s.entries, e.job.ID)
+func (s *Scheduler) setLimits(concurrency, hostConcurrency int) {
+	s.limit, s.hostLimit = max(concurrency, 1), max(hostConcurrency, 0)
 }
 
 // Len returns how many jobs are scheduled.
@@ -141,10 +141,13 @@ func (s *Scheduler) Len() int {
 	return len(s.entries)
 }
 
-// Stop cancels every run and waits for them to return.
+// Stop cancels every run and waits for them to return. A scheduler made by
+// newScheduler (no loop) may be stopped too.
 func (s *Scheduler) Stop() {
 	s.stop()
-	<-s.done
+	if s.looping {
+		<-s.done
+	}
 	s.wg.Wait()
 }
 
@@ -155,99 +158,49 @@ func (s *Scheduler) poke() {
 	}
 }
 
+// maxWait bounds the loop's sleep, so the once-a-minute report is on time
+// even when nothing is due for an hour.
+const maxWait = 10 * time.Second
+
 func (s *Scheduler) loop() {
 	defer close(s.done)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		s.mu.Lock()
-		wait := time.Hour
-		if len(s.queue) > 0 {
-			wait = s.queue[0].due.Sub(s.now())
-		}
-		s.mu.Unlock()
-		if wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-s.ctx.Done():
-				return
-			case <-s.wake:
-				continue
-			case <-timer.C:
-				continue
-			}
-		}
-		// Wait for a free slot before taking the job off the heap, so that
-		// lag measures the time a due check waited for capacity.
+		wait := s.step()
+		timer.Reset(min(wait, maxWait))
 		select {
-		case s.sem <- struct{}{}:
 		case <-s.ctx.Done():
 			return
+		case <-s.wake:
+		case <-timer.C:
 		}
-		s.dispatch()
 	}
 }
 
-// dispatch starts the earliest due job, holding one semaphore slot.
-func (s *Scheduler) dispatch() {
+// step moves the runs that are due into their hosts' queues (or skips them),
+// starts every queued run that has a global and a host slot, reports once a
+// minute, and returns how long until the next run is due.
+func (s *Scheduler) step() time.Duration {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return time.Hour
+	}
 	now := s.now()
-	if len(s.queue) == 0 || s.queue[0].due.After(now) {
-		s.mu.Unlock()
-		<-s.sem // nothing due after all (an update moved things)
-		return
+	for len(s.queue) > 0 && !s.queue[0].due.After(now) {
+		s.admit(s.queue[0], now)
 	}
-	e := s.queue[0]
-	due := e.due
-	// The next run is one interval after this one was due; runs missed
-	// while the exporter was overloaded are skipped, not bunched up.
-	e.due = due.Add(e.job.Interval)
-	if !e.due.After(now) {
-		e.due = now.Add(e.job.Interval - now.Sub(due)%e.job.Interval)
+	for s.running < s.limit && len(s.ready) > 0 {
+		h := s.ready[0]
+		e := h.pop()
+		s.waiting--
+		s.start(e, now)
+		s.fixReady(h)
 	}
-	heap.Fix(&s.queue, 0)
-	if e.running { // never overlap itself: skip this turn
-		s.mu.Unlock()
-		<-s.sem
-		return
+	s.report(now)
+	if len(s.queue) == 0 {
+		return time.Hour
 	}
-	e.running = true
-	job, ctx := e.job, e.ctx
-	s.wg.Add(1)
-	s.mu.Unlock()
-
-	s.lag.WithLabelValues(job.Kind).Observe(now.Sub(due).Seconds())
-	s.inFly.Inc()
-	go func() {
-		defer s.wg.Done()
-		defer func() { <-s.sem }()
-		defer s.inFly.Dec()
-		job.Run(ctx)
-		s.mu.Lock()
-		e.running = false
-		s.mu.Unlock()
-	}()
-}
-
-// queue is a min-heap of entries by due time.
-type queue []*entry
-
-func (q queue) Len() int           { return len(q) }
-func (q queue) Less(i, j int) bool { return q[i].due.Before(q[j].due) }
-func (q queue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
-}
-func (q *queue) Push(x any) {
-	e := x.(*entry)
-	e.index = len(*q)
-	*q = append(*q, e)
-}
-func (q *queue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	e.index = -1
-	*q = old[:len(old)-1]
-	return e
+	return s.queue[0].due.Sub(now)
 }

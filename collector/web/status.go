@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mail-exporter/mail_exporter/collector"
+	"github.com/mail-exporter/mail_exporter/collector/scheduler"
 )
 
 // StatusSource is what the status page reads (collector.Exporter).
@@ -25,6 +26,13 @@ type statusView struct {
 	Total    int
 	Version  string
 	Reloaded bool
+	Schedule scheduler.Stats
+}
+
+// ScheduleSource is what a StatusSource may also offer: the scheduler's
+// load, shown in the summary (collector.Exporter has it).
+type ScheduleSource interface {
+	Schedule() scheduler.Stats
 }
 
 // Status serves the status page: every check, its last result, how
@@ -37,6 +45,9 @@ func Status(src StatusSource, version string, log *slog.Logger) http.Handler {
 			return
 		}
 		v := statusView{Now: src.Now(), Version: version, Reloaded: src.Ready()}
+		if s, ok := src.(ScheduleSource); ok {
+			v.Schedule = s.Schedule()
+		}
 		for _, c := range src.Checks() {
 			row := c.Status()
 			v.Total++
@@ -91,7 +102,9 @@ th{background:#f4f4f4}
 <h1>mail_exporter</h1>
 <p>{{.Total}} checks, <span class="{{if .Failing}}fail{{else}}ok{{end}}">{{.Failing}} failing</span>.
 Version {{.Version}}. <a href="/metrics">Metrics</a>.</p>
-<table>
+{{with .Schedule}}{{if .Overloaded}}<p class="fail" id="overloaded">Overloaded: the schedule is not kept ({{.Skipped}} runs skipped in the last minute, lag p99 {{.LagP99}}, shortest interval {{.ShortestInterval}}, {{.InFlight}} of {{.Concurrency}} in flight, {{.Queued}} queued). Raise global.concurrency, add a shard, or lengthen intervals.</p>
+{{else if .Jobs}}<p id="schedule">Schedule kept: lag p99 {{.LagP99}} over the last minute, {{.InFlight}} of {{.Concurrency}} in flight.</p>
+{{end}}{{end}}<table>
 <tr><th>Status</th><th>Kind</th><th>Check</th><th>Target</th><th>Result</th><th>Last run</th><th>Certificate</th><th>Reason</th></tr>
 {{range .Rows}}<tr>
 <td>{{if not .Ran}}<span class="pending">pending</span>{{else if .OK}}<span class="ok">OK</span>{{else}}<span class="fail">FAIL</span>{{end}}</td>
