@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
 )
@@ -91,17 +92,34 @@ func or(a, b string) string {
 
 // walkTargets lists the names queried: the domain, then the DNS Tree Walk from
 // its parent, shortened to 7 labels first when longer (RFC 9989 4.10 steps
-// 3-7, 4.10.1), down to the single-label name.
+// 3-7, 4.10.1), up to the organisational domain: the walk stops at the
+// public suffix and never asks _dmarc.<public suffix> (RFC 7489 6.6.3: the
+// last name asked is the Organizational Domain, one label below the public
+// suffix). A record published at a public suffix (RFC 9091 PSD DMARC) is
+// therefore not used; psd= tags below it still are. Without this the walk
+// asks names like _dmarc.in-addr.arpa or _dmarc.com, which many resolvers
+// refuse and which no domain owner controls.
+//
+// The public suffix comes from the Public Suffix List compiled into
+// golang.org/x/net/publicsuffix; a name under an unlisted top-level domain
+// has that TLD as its suffix (the list's "*" rule).
 func walkTargets(domain string) []string {
 	labels := dns.SplitDomainName(domain)
 	out := []string{domain}
+	if len(labels) < 2 {
+		return out
+	}
+	suffix, _ := publicsuffix.PublicSuffix(domain)
 	rest := labels[1:]
 	if len(labels) > 8 {
 		rest = labels[len(labels)-7:]
 	}
-	for len(rest) > 0 {
-		out = append(out, strings.Join(rest, "."))
-		rest = rest[1:]
+	for ; len(rest) > 0; rest = rest[1:] {
+		name := strings.Join(rest, ".")
+		if !strings.HasSuffix(name, "."+suffix) {
+			break // the public suffix itself, or above it
+		}
+		out = append(out, name)
 	}
 	return out
 }

@@ -33,17 +33,28 @@ func TestCheck(t *testing.T) {
 			txt("_dmarc.b.ex.test.", "v=DMARC1; p=quarantine; psd=n"),
 			txt("_dmarc.ex.test.", "v=DMARC1; p=reject"),
 		}, "quarantine", "quarantine", "b.ex.test", nil},
-		{"psd=y: org domain below it", "a.b.ex.test", []string{
-			txt("_dmarc.ex.test.", "v=DMARC1; p=quarantine"),
+		// psd=y below the public suffix ("test" here, the list's "*" rule)
+		{"psd=y: org domain below it", "a.b.c.ex.test", []string{
+			txt("_dmarc.c.ex.test.", "v=DMARC1; p=quarantine"),
+			txt("_dmarc.ex.test.", "v=DMARC1; p=reject; psd=y"),
+		}, "quarantine", "quarantine", "c.ex.test", nil},
+		{"psd=y: a record between org domain and author is not used", "a.b.c.ex.test", []string{
+			txt("_dmarc.b.c.ex.test.", "v=DMARC1; p=quarantine"),
+			txt("_dmarc.ex.test.", "v=DMARC1; p=reject; psd=y"),
+		}, "reject", "reject", "ex.test", nil},
+		{"psd=y policy when org has none", "a.c.ex.test", []string{
+			txt("_dmarc.ex.test.", "v=DMARC1; p=reject; psd=y"),
+		}, "reject", "reject", "ex.test", nil},
+		// the walk stops at the public suffix (RFC 7489 6.6.3)
+		{"record at the public suffix not used", "mail.ex.test", []string{
 			txt("_dmarc.test.", "v=DMARC1; p=reject; psd=y"),
-		}, "quarantine", "quarantine", "ex.test", nil},
-		{"psd=y: a record between org domain and author is not used", "a.b.ex.test", []string{
-			txt("_dmarc.b.ex.test.", "v=DMARC1; p=quarantine"),
-			txt("_dmarc.test.", "v=DMARC1; p=reject; psd=y"),
-		}, "reject", "reject", "test", nil},
-		{"psd=y policy when org has none", "a.ex.test", []string{
-			txt("_dmarc.test.", "v=DMARC1; p=reject; psd=y"),
-		}, "reject", "reject", "test", nil},
+		}, "", "", "", []error{ErrNoRecord}},
+		{"record at a listed public suffix not used", "mail.example.co.uk", []string{
+			txt("_dmarc.co.uk.", "v=DMARC1; p=reject"),
+		}, "", "", "", []error{ErrNoRecord}},
+		{"org domain under a listed suffix", "mail.example.co.uk", []string{
+			txt("_dmarc.example.co.uk.", "v=DMARC1; p=reject"),
+		}, "reject", "reject", "example.co.uk", nil},
 		{"missing", "ex.test", []string{txt("ex.test.", "v=spf1 -all")}, "", "", "", []error{ErrNoRecord}},
 		{"other txt ignored", "ex.test", []string{txt("_dmarc.ex.test.", "hello"), txt("_dmarc.ex.test.", "v=DMARC1; p=reject")}, "reject", "reject", "ex.test", nil},
 		{"multiple", "ex.test", []string{
@@ -89,17 +100,44 @@ func TestCheck(t *testing.T) {
 }
 
 func TestWalkTargets(t *testing.T) {
-	got := walkTargets("a.b.c.d.e.f.g.h.i.j.mail.example.com")
-	want := []string{"a.b.c.d.e.f.g.h.i.j.mail.example.com", "g.h.i.j.mail.example.com", "h.i.j.mail.example.com",
-		"i.j.mail.example.com", "j.mail.example.com", "mail.example.com", "example.com", "com"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v\nwant %v (RFC 9989 4.10 example)", got, want)
+	for _, c := range []struct {
+		domain string
+		want   []string
+	}{
+		// RFC 9989 4.10's example, without the public suffix "com"
+		{"a.b.c.d.e.f.g.h.i.j.mail.example.com", []string{"a.b.c.d.e.f.g.h.i.j.mail.example.com", "g.h.i.j.mail.example.com",
+			"h.i.j.mail.example.com", "i.j.mail.example.com", "j.mail.example.com", "mail.example.com", "example.com"}},
+		{"mail.127.in-addr.arpa", []string{"mail.127.in-addr.arpa", "127.in-addr.arpa"}}, // never _dmarc.in-addr.arpa
+		{"a.b.example.co.uk", []string{"a.b.example.co.uk", "b.example.co.uk", "example.co.uk"}},
+		{"example.com", []string{"example.com"}},
+		{"good.test", []string{"good.test"}}, // unlisted TLD: "test" is the suffix
+		{"co.uk", []string{"co.uk"}},         // a public suffix itself: only its own record
+		{"com", []string{"com"}},
+	} {
+		if got := walkTargets(c.domain); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("walkTargets(%s) = %v, want %v", c.domain, got, c.want)
+		}
 	}
 }
 
+// A failed lookup anywhere in the walk (SERVFAIL, REFUSED, timeout) is a
+// lookup failure, never a finding; names at or above the public suffix are
+// not asked, so their failures do not count.
 func TestCheckDNSError(t *testing.T) {
-	m := resolver.NewMock().Fail("_dmarc.ex.test")
-	if _, err := Check(context.Background(), m, "ex.test"); !errors.Is(err, resolver.ErrDNS) {
-		t.Fatalf("err %v", err)
+	for _, c := range []struct{ domain, fail string }{
+		{"ex.test", "_dmarc.ex.test"},
+		{"mail.ex.test", "_dmarc.ex.test"}, // during the tree walk
+	} {
+		rep, err := Check(context.Background(), resolver.NewMock().Fail(c.fail), c.domain)
+		if !errors.Is(err, resolver.ErrDNS) {
+			t.Errorf("%s, %s failing: err %v", c.domain, c.fail, err)
+		}
+		if len(rep.Problems) != 0 {
+			t.Errorf("%s: a failed lookup reported as findings %v", c.domain, rep.Problems)
+		}
+	}
+	rep, err := Check(context.Background(), resolver.NewMock().Fail("_dmarc.in-addr.arpa", "_dmarc.arpa"), "mail.127.in-addr.arpa")
+	if err != nil || len(rep.Problems) != 1 || !errors.Is(rep.Problems[0], ErrNoRecord) {
+		t.Errorf("mail.127.in-addr.arpa: err %v problems %v, want only dmarc_missing", err, rep.Problems)
 	}
 }
