@@ -26,10 +26,12 @@ const maxNames = 10
 
 // Result is the outcome for one address.
 type Result struct {
-	IP       netip.Addr
-	Names    []string // PTR names, lower case, no trailing dot
-	Valid    bool     // one of them resolves back to IP
-	Problems []error
+	IP    netip.Addr
+	Names []string // PTR names, lower case, no trailing dot
+	Valid bool     // one of them resolves back to IP
+	// Confirmed is the PTR name that resolved back to IP, "" if none did.
+	Confirmed string
+	Problems  []error
 }
 
 // Check looks up the PTR records of ip and the addresses of each name. The
@@ -61,7 +63,7 @@ func Check(ctx context.Context, r resolver.Resolver, ip netip.Addr) (*Result, er
 		}
 		for _, x := range addrs {
 			if x.Unmap() == ip.Unmap() {
-				res.Valid = true
+				res.Valid, res.Confirmed = true, name
 				return res, nil
 			}
 		}
