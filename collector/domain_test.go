@@ -26,6 +26,7 @@ mx A 127.0.0.2
 @ TXT "v=spf1 mx -all"
 _dmarc TXT "v=DMARC1; p=reject; sp=quarantine"
 _smtp._tls TXT "v=TLSRPTv1; rua=mailto:tls@wired.test"
+nomx TXT "v=spf1 -all"
 `})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "targets.yaml")
@@ -33,6 +34,8 @@ _smtp._tls TXT "v=TLSRPTv1; rua=mailto:tls@wired.test"
 domains:
   - domain: wired.test
     checks: [mx, spf, dmarc, tls_rpt]
+  - domain: nomx.wired.test
+    checks: [spf, dane, ptr]
 `, dns.Resolver)), 0o600)
 	exp := New(Options{})
 	if err := exp.Reload(path); err != nil {
@@ -42,15 +45,16 @@ domains:
 
 	// Scheduled: the first run lands within one interval.
 	deadline := time.Now().Add(5 * time.Second)
-	for testutil.CollectAndCount(exp, "mail_dns_record_valid") == 0 {
+	for testutil.CollectAndCount(exp, "mail_dns_record_valid") < 5 {
 		if time.Now().After(deadline) {
 			t.Fatal("the scheduled domain check never ran")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	want := `
-# HELP mail_dns_record_valid 1 if what the check looks at is present and free of error-severity problems.
+# HELP mail_dns_record_valid 1 if what the check looks at is present and free of error-severity problems; absent when the check is not applicable.
 # TYPE mail_dns_record_valid gauge
+mail_dns_record_valid{check="spf",domain="nomx.wired.test"} 1
 mail_dns_record_valid{check="dmarc",domain="wired.test"} 1
 mail_dns_record_valid{check="mx",domain="wired.test"} 1
 mail_dns_record_valid{check="spf",domain="wired.test"} 1
@@ -83,6 +87,17 @@ mail_dmarc_policy_info{domain="wired.test",policy="reject",subdomain_policy="qua
 	}
 	c, _ := exp.lookup(DomainID("wired.test"))
 	if row := c.status(); !row.OK || row.Result != "valid" {
+		t.Errorf("status row %+v", row)
+	}
+	// Without MX hosts dane and ptr have nothing to check: not applicable
+	// in /metrics and on the status page, and not a failure.
+	if v := seriesValue(t, exp, "mail_dns_check_applicable", `check="dane",domain="nomx.wired.test"`); v != 0 {
+		t.Errorf("mail_dns_check_applicable{check=dane} = %v, want 0", v)
+	}
+	c, _ = exp.lookup(DomainID("nomx.wired.test"))
+	row := c.status()
+	if !row.OK || row.Result != "valid, 2 not applicable" ||
+		!strings.Contains(row.Reason, "dane: not applicable (no MX host)") || !strings.Contains(row.Reason, "ptr: not applicable (no MX host)") {
 		t.Errorf("status row %+v", row)
 	}
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -153,7 +154,7 @@ func sortedCheckNames(r *dnscheck.Result) []string {
 // valid.
 func healthy(r *dnscheck.Result) bool {
 	for _, cr := range r.Checks {
-		if !cr.LookupSuccess || !cr.Valid {
+		if cr.Applicable() && (!cr.LookupSuccess || !cr.Valid) {
 			return false
 		}
 	}
@@ -194,6 +195,10 @@ func summary(r *dnscheck.Result) string {
 	var parts []string
 	for _, name := range sortedCheckNames(r) {
 		cr := r.Checks[name]
+		if !cr.Applicable() {
+			parts = append(parts, name+": not applicable ("+cr.NotApplicable+")")
+			continue
+		}
 		if !cr.LookupSuccess {
 			parts = append(parts, name+": lookup failed ("+cr.Error+")")
 			continue
@@ -209,6 +214,17 @@ func summary(r *dnscheck.Result) string {
 	return strings.Join(parts, "; ")
 }
 
+// notApplicable counts the checks that had nothing to check.
+func notApplicable(r *dnscheck.Result) int {
+	n := 0
+	for _, cr := range r.Checks {
+		if !cr.Applicable() {
+			n++
+		}
+	}
+	return n
+}
+
 func (c *domainCheck) status() StatusRow {
 	row := StatusRow{Kind: "domain", Name: c.cfg.Domain, Target: strings.Join(c.cfg.Checks, " ")}
 	if r := c.last.Load(); r != nil {
@@ -216,6 +232,9 @@ func (c *domainCheck) status() StatusRow {
 		row.Result = "valid"
 		if !row.OK {
 			row.Result = "problems"
+		}
+		if n := notApplicable(r); n > 0 {
+			row.Result += fmt.Sprintf(", %d not applicable", n)
 		}
 	}
 	return row

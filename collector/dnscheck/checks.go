@@ -41,6 +41,13 @@ func (b *builder) fail(err error) {
 	}
 }
 
+// notApplicable ends a check that has nothing to look at (why says so);
+// Valid stays false, and no mail_dns_record_valid series is written.
+func (b *builder) notApplicable(why string) *CheckResult {
+	b.cr.NotApplicable = why
+	return &b.cr
+}
+
 // done sets Valid: the lookups succeeded, the thing checked is present, and
 // there is no error-severity problem.
 func (b *builder) done(present bool) *CheckResult {

@@ -3,7 +3,6 @@ package dnscheck
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/dane"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/dnsbl"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/mtasts"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/mx"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/ptr"
 )
 
@@ -60,6 +60,9 @@ func (e *env) checkDANE(ctx context.Context) outcome {
 		b.fail(fmt.Errorf("MX lookup: %w", err))
 		return outcome{cr: b.done(false)}
 	}
+	if len(m.Hosts) == 0 {
+		return outcome{cr: b.notApplicable(noMXHosts(m))} // no TLSA to look up (RFC 7672 2.2.3)
+	}
 	valid := map[string]bool{}
 	for _, h := range m.Hosts {
 		name := h.Name
@@ -86,6 +89,9 @@ func (e *env) checkPTR(ctx context.Context) outcome {
 		b.fail(fmt.Errorf("MX lookup: %w", err))
 		return outcome{cr: b.done(false)}
 	}
+	if countAddrs(m) == 0 {
+		return outcome{cr: b.notApplicable(noMXAddrs(m))}
+	}
 	var out []PTRResult
 	n := 0
 	for _, h := range m.Hosts {
@@ -99,7 +105,7 @@ func (e *env) checkPTR(ctx context.Context) outcome {
 				continue
 			}
 			b.add(res.Problems...)
-			out = append(out, PTRResult{MX: h.Name, IP: ip.String(), Valid: res.Valid})
+			out = append(out, PTRResult{MX: h.Name, IP: ip.String(), Valid: res.Valid, Names: res.Names, Confirmed: res.Confirmed})
 		}
 	}
 	return outcome{cr: b.done(len(out) > 0), apply: func(r *Result) { r.PTR = out }}
@@ -108,12 +114,16 @@ func (e *env) checkPTR(ctx context.Context) outcome {
 func (e *env) checkDNSBL(ctx context.Context) outcome {
 	b := newBuilder(CheckDNSBL)
 	if len(e.d.DNSBLZones) == 0 {
-		return outcome{cr: b.done(true)} // nothing to ask: lists have usage policies
+		// Nothing to ask: lists have usage policies, none is queried unasked.
+		return outcome{cr: b.notApplicable("no dnsbl_zones configured")}
 	}
 	m, err := e.mx(ctx)
 	if err != nil {
 		b.fail(fmt.Errorf("MX lookup: %w", err))
 		return outcome{cr: b.done(false)}
+	}
+	if countAddrs(m) == 0 {
+		return outcome{cr: b.notApplicable(noMXAddrs(m))}
 	}
 	var ips []netip.Addr
 	seen := map[netip.Addr]bool{}
@@ -136,11 +146,10 @@ func (e *env) checkDNSBL(ctx context.Context) outcome {
 		for _, ip := range ips {
 			listed, err := dnsbl.Query(ctx, e.opt.Resolver, zone, ip)
 			switch {
-			case errors.Is(err, dnsbl.ErrRefused), errors.Is(err, dnsbl.ErrBadAnswer):
-				b.add(err) // say why, and count it as a failed lookup
-				b.fail(err)
-				continue
 			case err != nil:
+				// A SERVFAIL, and equally a list's "refused" or unreadable
+				// answer (dnsbl.ErrRefused, ErrBadAnswer): a failed lookup,
+				// never a finding (SPEC: error codes are not listings).
 				b.fail(err)
 				continue
 			case listed:
@@ -150,6 +159,31 @@ func (e *env) checkDNSBL(ctx context.Context) outcome {
 		}
 	}
 	return outcome{cr: b.done(true), apply: func(r *Result) { r.DNSBL = out }}
+}
+
+// countAddrs counts the MX hosts' addresses.
+func countAddrs(m *mx.Result) int {
+	n := 0
+	for _, h := range m.Hosts {
+		n += len(h.Addrs)
+	}
+	return n
+}
+
+// noMXHosts says why a domain has no MX host to check.
+func noMXHosts(m *mx.Result) string {
+	if m.NullMX {
+		return `null MX ("0 ."): the domain accepts no mail (RFC 7505)`
+	}
+	return "no MX host"
+}
+
+// noMXAddrs says why a domain has no MX address to check.
+func noMXAddrs(m *mx.Result) string {
+	if len(m.Hosts) == 0 {
+		return noMXHosts(m)
+	}
+	return "no MX host has an address"
 }
 
 // checkDNSSEC finds whether the domain's answers and each MX host's zone are

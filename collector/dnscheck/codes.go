@@ -109,8 +109,6 @@ var Codes = []CodeInfo{
 	{"ptr_not_confirmed", CheckPTR, SeverityError, "No PTR name of an MX address resolves back to it: iprev fails.", "RFC 8601 3", ptr.ErrNotConfirmed},
 
 	{"dnsbl_listed", CheckDNSBL, SeverityError, "An MX address is listed (an A record in 127.0.0.0/8).", "RFC 5782 2.1", dnsbl.ErrListed},
-	{"dnsbl_refused", CheckDNSBL, SeverityWarning, "The list answered 127.255.255.x (query refused: public resolver or over quota); a lookup failure, not a listing.", "RFC 5782 2.1", dnsbl.ErrRefused},
-	{"dnsbl_bad_answer", CheckDNSBL, SeverityWarning, "The list answered an address outside 127.0.0.0/8; a lookup failure, not a listing.", "RFC 5782 2.1", dnsbl.ErrBadAnswer},
 
 	// Discovery (`discover: true`, package collector/discover): what the domain
 	// advertises to mail clients. Every advertised endpoint is probed without
@@ -164,12 +162,22 @@ func problem(check string, err error) Problem {
 	return Problem{Code: check + "_unclassified", Severity: SeverityError, Detail: err.Error()}
 }
 
-// CodesMarkdown renders Codes as the table of CODES.md.
+// CodesMarkdown renders Codes as CODES.md.
+//
+//go:generate env UPDATE_CODES_MD=1 go test -run TestCodesMarkdown .
+//go:generate env UPDATE_CODES_MD=1 go test -run TestREADMECodes ../report
 func CodesMarkdown() string {
 	var b strings.Builder
 	b.WriteString("# mail_dns_problem_info codes\n\n")
 	b.WriteString("Every finding of the domain checks is one `mail_dns_problem_info{check,code,severity}` series. ")
-	b.WriteString("Generated from `dnscheck.Codes`; a test fails when the two differ.\n\n")
+	b.WriteString("Generated from `dnscheck.Codes`, the table the checks map their findings through; a test fails when the two differ.\n\n")
+	b.WriteString(CodesTable())
+	return b.String()
+}
+
+// CodesTable renders Codes as a Markdown table (CODES.md and README).
+func CodesTable() string {
+	var b strings.Builder
 	b.WriteString("| code | check | severity | meaning | RFC |\n|---|---|---|---|---|\n")
 	for _, c := range Codes {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Code, c.Check, c.Severity, strings.ReplaceAll(c.Meaning, "|", `\|`), c.RFC)

@@ -108,7 +108,15 @@ type CheckResult struct {
 	Valid         bool      // present and free of error-severity problems
 	Problems      []Problem // findings, errors and warnings
 	Error         string    // why LookupSuccess is false, for logs and the status page
+	// NotApplicable says why the check had nothing to look at, "" when it
+	// applied: DANE and PTR for a domain without MX hosts or addresses,
+	// DNSBL without zones. Such a check is neither valid nor invalid: it
+	// has mail_dns_check_applicable 0 and no mail_dns_record_valid series.
+	NotApplicable string
 }
+
+// Applicable reports whether the check had something to check.
+func (c *CheckResult) Applicable() bool { return c.NotApplicable == "" }
 
 // Problem is one finding.
 type Problem struct {
@@ -127,7 +135,11 @@ type DKIMKey struct {
 // PTRResult is the reverse DNS of one MX address.
 type PTRResult struct {
 	MX, IP string
-	Valid  bool // forward-confirmed
+	Valid  bool     // forward-confirmed
+	Names  []string // the address's PTR names
+	// Confirmed is the PTR name that resolves back to IP ("" when none
+	// does). It need not be MX: any PTR name confirms the address.
+	Confirmed string
 }
 
 // DNSBLResult is one blocklist answer for one MX address.

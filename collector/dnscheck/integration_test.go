@@ -204,9 +204,10 @@ func TestRealPeers(t *testing.T) {
 		return p[3] + "." + p[2] + "." + p[1]
 	}
 	dz := []dnspeers.Zone{
-		{Name: "127.in-addr.arpa", Records: rev(mxIP) + " PTR mx.good.test.\n" + rev(mxIPBadRR) + " PTR nomatch.badptr.test.\n"},
+		{Name: "127.in-addr.arpa", Records: rev(mxIP) + " PTR mx.good.test.\n" + rev(mxIPBadRR) + " PTR nomatch.badptr.test.\n" + inAddrRecords},
 		{Name: "bl.test", Records: "99.0.0.127 A 127.0.0.2\n"},
 	}
+	dz = append(dz, verdictZones...)
 	policies := map[string]string{}
 	for n, z := range zones {
 		dz = append(dz, z.dns())
@@ -286,6 +287,7 @@ func TestRealPeers(t *testing.T) {
 			}
 		})
 	}
+	t.Run("verdicts", func(t *testing.T) { testVerdicts(t, opt, port) })
 	t.Logf("timing: whole test %v", time.Since(t0).Round(time.Millisecond))
 }
 

@@ -10,6 +10,7 @@ import (
 // `domain` is a variable label; constLabels are fixed at construction.
 type descs struct {
 	lookupSuccess, recordValid, problem, lastRun, dnssec       *prometheus.Desc
+	applicable                                                 *prometheus.Desc
 	mxHosts, spfLookups, spfVoid, dmarcPolicy, dkimBits        *prometheus.Desc
 	mtastsMode, mtastsMaxAge, daneValid, ptrValid, dnsblListed *prometheus.Desc
 }
@@ -20,7 +21,8 @@ func newDescs(constLabels prometheus.Labels) *descs {
 	}
 	return &descs{
 		lookupSuccess: d("mail_dns_lookup_success", "1 if the check's DNS lookups got answers (NOERROR or NXDOMAIN), 0 on SERVFAIL, timeout or other failure.", "check"),
-		recordValid:   d("mail_dns_record_valid", "1 if what the check looks at is present and free of error-severity problems.", "check"),
+		recordValid:   d("mail_dns_record_valid", "1 if what the check looks at is present and free of error-severity problems; absent when the check is not applicable.", "check"),
+		applicable:    d("mail_dns_check_applicable", "1 if the check had something to check; 0 when not applicable (DANE and PTR without MX hosts, DNSBL without zones).", "check"),
 		problem:       d("mail_dns_problem_info", "1 per problem found; codes are documented in README.", "check", "code", "severity"),
 		lastRun:       d("mail_dns_check_last_run_timestamp_seconds", "When the domain's checks last finished."),
 		dnssec:        d("mail_dnssec_secure", "1 if answers for the zone came back DNSSEC-authenticated (AD bit from the validating resolver).", "zone"),
@@ -38,7 +40,7 @@ func newDescs(constLabels prometheus.Labels) *descs {
 }
 
 func (d *descs) all() []*prometheus.Desc {
-	return []*prometheus.Desc{d.lookupSuccess, d.recordValid, d.problem, d.lastRun, d.dnssec,
+	return []*prometheus.Desc{d.lookupSuccess, d.recordValid, d.applicable, d.problem, d.lastRun, d.dnssec,
 		d.mxHosts, d.spfLookups, d.spfVoid, d.dmarcPolicy, d.dkimBits,
 		d.mtastsMode, d.mtastsMaxAge, d.daneValid, d.ptrValid, d.dnsblListed}
 }
@@ -83,7 +85,10 @@ func (r *Result) Collect(ch chan<- prometheus.Metric, constLabels prometheus.Lab
 	for _, name := range checks {
 		c := r.Checks[name]
 		g(d.lookupSuccess, b2f(c.LookupSuccess), name)
-		g(d.recordValid, b2f(c.Valid), name)
+		g(d.applicable, b2f(c.Applicable()), name)
+		if c.Applicable() {
+			g(d.recordValid, b2f(c.Valid), name)
+		}
 		seen := map[string]bool{}
 		for _, p := range c.Problems {
 			if !seen[p.Code] {

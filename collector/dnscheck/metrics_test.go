@@ -33,16 +33,17 @@ func sampleResult() *Result {
 		Domain:   "ex.test",
 		Finished: time.Unix(1700000000, 0),
 		Checks: map[string]*CheckResult{
-			CheckMX:   {LookupSuccess: true, Valid: true},
-			CheckSPF:  {LookupSuccess: true, Valid: false, Problems: []Problem{{"spf_too_many_lookups", SeverityError, "11"}}},
-			CheckDANE: {LookupSuccess: true, Problems: []Problem{{"dane_mismatch", SeverityError, "a"}, {"dane_mismatch", SeverityError, "b"}}},
+			CheckMX:    {LookupSuccess: true, Valid: true},
+			CheckSPF:   {LookupSuccess: true, Valid: false, Problems: []Problem{{"spf_too_many_lookups", SeverityError, "11"}}},
+			CheckDANE:  {LookupSuccess: true, Problems: []Problem{{"dane_mismatch", SeverityError, "a"}, {"dane_mismatch", SeverityError, "b"}}},
+			CheckDNSBL: {LookupSuccess: true, NotApplicable: "no dnsbl_zones configured"},
 		},
 		MXHosts: 2, SPFLookups: 11, SPFVoidLookups: 1,
 		DMARCPolicy: "reject", DMARCSubdomainPolicy: "quarantine",
 		DKIMKeys:   []DKIMKey{{"s1", "rsa", 2048}, {"old", "rsa", 0}},
 		MTASTSMode: "enforce", MTASTSMaxAge: 604800,
 		DANE:   map[string]bool{"mx1.ex.test": false},
-		PTR:    []PTRResult{{"mx1.ex.test", "192.0.2.1", true}},
+		PTR:    []PTRResult{{MX: "mx1.ex.test", IP: "192.0.2.1", Valid: true, Names: []string{"mx1.ex.test"}, Confirmed: "mx1.ex.test"}},
 		DNSBL:  []DNSBLResult{{"192.0.2.1", "bl.test", false}},
 		DNSSEC: map[string]bool{"ex.test": true},
 	}
@@ -58,11 +59,17 @@ mail_dane_valid{domain="ex.test",mx="mx1.ex.test"} 0
 # TYPE mail_dkim_key_bits gauge
 mail_dkim_key_bits{domain="ex.test",key_type="rsa",selector="old"} 0
 mail_dkim_key_bits{domain="ex.test",key_type="rsa",selector="s1"} 2048
+# HELP mail_dns_check_applicable 1 if the check had something to check; 0 when not applicable (DANE and PTR without MX hosts, DNSBL without zones).
+# TYPE mail_dns_check_applicable gauge
+mail_dns_check_applicable{check="dane",domain="ex.test"} 1
+mail_dns_check_applicable{check="dnsbl",domain="ex.test"} 0
+mail_dns_check_applicable{check="mx",domain="ex.test"} 1
+mail_dns_check_applicable{check="spf",domain="ex.test"} 1
 # HELP mail_dns_problem_info 1 per problem found; codes are documented in README.
 # TYPE mail_dns_problem_info gauge
 mail_dns_problem_info{check="dane",code="dane_mismatch",domain="ex.test",severity="error"} 1
 mail_dns_problem_info{check="spf",code="spf_too_many_lookups",domain="ex.test",severity="error"} 1
-# HELP mail_dns_record_valid 1 if what the check looks at is present and free of error-severity problems.
+# HELP mail_dns_record_valid 1 if what the check looks at is present and free of error-severity problems; absent when the check is not applicable.
 # TYPE mail_dns_record_valid gauge
 mail_dns_record_valid{check="dane",domain="ex.test"} 0
 mail_dns_record_valid{check="mx",domain="ex.test"} 1
@@ -75,12 +82,12 @@ mail_mx_hosts{domain="ex.test"} 2
 mail_spf_dns_lookups{domain="ex.test"} 11
 `
 	err := testutil.CollectAndCompare(c, strings.NewReader(want),
-		"mail_dane_valid", "mail_dkim_key_bits", "mail_dns_problem_info", "mail_dns_record_valid", "mail_mx_hosts", "mail_spf_dns_lookups")
+		"mail_dane_valid", "mail_dkim_key_bits", "mail_dns_check_applicable", "mail_dns_problem_info", "mail_dns_record_valid", "mail_mx_hosts", "mail_spf_dns_lookups")
 	if err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(c); n != 21 {
-		t.Errorf("%d series, want 21", n)
+	if n := testutil.CollectAndCount(c); n != 26 {
+		t.Errorf("%d series, want 26", n)
 	}
 	lint(t, c)
 }
@@ -116,8 +123,8 @@ func TestCollectRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("constLabels %v: %v", cl, err)
 		}
-		if len(mfs) != 15 {
-			t.Errorf("%d families, want 15", len(mfs))
+		if len(mfs) != 16 {
+			t.Errorf("%d families, want 16", len(mfs))
 		}
 		if cl != nil && !strings.Contains(mfs[0].Metric[0].String(), `name:"site"`) {
 			t.Errorf("const label missing: %v", mfs[0].Metric[0].Label)
@@ -136,7 +143,7 @@ func TestDescribe(t *testing.T) {
 			t.Errorf("%s has no domain label", d)
 		}
 	}
-	if n != 15 {
+	if n != 16 {
 		t.Errorf("%d descs", n)
 	}
 }
