@@ -39,9 +39,16 @@ func CheckItem(name string, c *dnscheck.CheckResult, summary string) Item {
 		title = name
 	}
 	it := Item{Name: title, Summary: summary}
+	if !c.Applicable() {
+		it.Status, it.Summary, it.Findings = NotApplicable, "not applicable: "+c.NotApplicable, []Finding{}
+		return it
+	}
 	if !c.LookupSuccess {
-		it.Findings = append(it.Findings, Finding{Status: Critical, Code: "lookup_failed", Message: c.Error,
-			Advice: "The DNS lookups for this check failed (SERVFAIL or timeout). With DNSSEC this often means a broken signature; check the zone with a validating resolver."})
+		// Not a finding about the records: they could not be read.
+		it.Findings = append(it.Findings, Finding{Status: Unknown, Code: CodeLookupFailed, Message: c.Error,
+			Advice: "The DNS lookups for this check got no usable answer (SERVFAIL, REFUSED or a timeout), so the records could not be judged. " +
+				"REFUSED usually means the resolver will not answer for this name: use one that does (--resolver, global.resolver). " +
+				"SERVFAIL from a validating resolver often means a broken DNSSEC signature: check the zone with a validating resolver."})
 	}
 	seen := map[string]bool{}
 	for _, p := range c.Problems {
@@ -76,7 +83,7 @@ func dnssecItem(r *dnscheck.Result) Item {
 	}
 	it.Summary = strings.Join(parts, ", ")
 	if !r.DNSSEC[r.Domain] {
-		it.Findings = append(it.Findings, Finding{Status: Warning, Code: "dnssec_insecure", Message: r.Domain + " answers are not DNSSEC-authenticated",
+		it.Findings = append(it.Findings, Finding{Status: Warning, Code: CodeDNSSECInsecure, Message: r.Domain + " answers are not DNSSEC-authenticated",
 			Advice: "Without DNSSEC, DANE cannot work and MX/TLSA answers can be forged. Sign the zone and publish the DS record at the parent (or use a validating resolver, if it is signed already)."})
 	}
 	it.Status = itemStatus(it.Findings)
@@ -111,7 +118,7 @@ func dnsSummary(name string, r *dnscheck.Result) string {
 	case "ptr":
 		var ps []string
 		for _, p := range r.PTR {
-			ps = append(ps, fmt.Sprintf("%s %s %s", p.MX, p.IP, map[bool]string{true: "confirmed", false: "not confirmed"}[p.Valid]))
+			ps = append(ps, ptrText(p))
 		}
 		return strings.Join(ps, "; ")
 	case "dnsbl":
@@ -124,6 +131,20 @@ func dnsSummary(name string, r *dnscheck.Result) string {
 		return fmt.Sprintf("%d listing(s) in %d lookups", listed, len(r.DNSBL))
 	}
 	return ""
+}
+
+// ptrText names the PTR name through which an MX address was confirmed,
+// or the names that did not confirm it.
+func ptrText(p dnscheck.PTRResult) string {
+	switch {
+	case p.Valid && p.Confirmed != "":
+		return fmt.Sprintf("%s %s confirmed by PTR %s", p.MX, p.IP, p.Confirmed)
+	case p.Valid:
+		return fmt.Sprintf("%s %s confirmed", p.MX, p.IP)
+	case len(p.Names) == 0:
+		return fmt.Sprintf("%s %s has no PTR", p.MX, p.IP)
+	}
+	return fmt.Sprintf("%s %s not confirmed (PTR %s)", p.MX, p.IP, strings.Join(p.Names, ", "))
 }
 
 func boolMap(m map[string]bool, yes, no string) string {

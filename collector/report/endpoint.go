@@ -143,20 +143,20 @@ func endpointFindings(host string, ep *config.Endpoint, r *probe.Result, now tim
 			days := t.NotAfter.Sub(now).Hours() / 24
 			switch {
 			case days < certCriticalDays:
-				fs = append(fs, Finding{Status: Critical, Code: "cert_expiring", Message: fmt.Sprintf("certificate expires in %.1f days", days),
+				fs = append(fs, Finding{Status: Critical, Code: CodeCertExpiring, Message: fmt.Sprintf("certificate expires in %.1f days", days),
 					Advice: "Renew the certificate now; clients will refuse it when it expires. If renewal is automated (ACME), check why it has not run."})
 			case days < certWarnDays:
-				fs = append(fs, Finding{Status: Warning, Code: "cert_expiring", Message: fmt.Sprintf("certificate expires in %.0f days", days),
+				fs = append(fs, Finding{Status: Warning, Code: CodeCertExpiring, Message: fmt.Sprintf("certificate expires in %.0f days", days),
 					Advice: "Renew the certificate soon. If renewal is automated (ACME), it should have happened by now: check its logs."})
 			}
 		}
 		if t.Version == "TLS 1.0" || t.Version == "TLS 1.1" {
-			fs = append(fs, Finding{Status: Warning, Code: "tls_old", Message: t.Version + " negotiated",
+			fs = append(fs, Finding{Status: Warning, Code: CodeTLSOld, Message: t.Version + " negotiated",
 				Advice: "TLS 1.0 and 1.1 are deprecated (RFC 8996): enable TLS 1.2 and 1.3 on the server."})
 		}
 	}
 	if r.PlaintextAuthOffered != nil && *r.PlaintextAuthOffered {
-		fs = append(fs, Finding{Status: Warning, Code: "plaintext_auth_offered", Message: plaintextMessage(ep, r),
+		fs = append(fs, Finding{Status: Warning, Code: CodePlaintextAuth, Message: plaintextMessage(ep, r),
 			Advice: "Clients could send passwords in the clear. Offer password logins only after STARTTLS (Postfix: smtpd_tls_auth_only = yes, or smtpd_sasl_security_options = noanonymous, noplaintext; Dovecot: disable_plaintext_auth = yes with ssl = yes or required)."})
 	}
 	return fs

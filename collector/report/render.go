@@ -17,8 +17,8 @@ type TextOptions struct {
 	Width int
 }
 
-var marks = map[Status]string{OK: "✔", Warning: "⚠", Critical: "✘", Unknown: "?"}
-var colors = map[Status]string{OK: "\x1b[32m", Warning: "\x1b[33m", Critical: "\x1b[31m", Unknown: "\x1b[35m"}
+var marks = map[Status]string{OK: "✔", Warning: "⚠", Critical: "✘", Unknown: "?", NotApplicable: "–"}
+var colors = map[Status]string{OK: "\x1b[32m", Warning: "\x1b[33m", Critical: "\x1b[31m", Unknown: "\x1b[35m", NotApplicable: "\x1b[2m"}
 
 const (
 	reset = "\x1b[0m"
@@ -48,7 +48,14 @@ func Text(w io.Writer, r *Report, o TextOptions) error {
 	}
 	var b strings.Builder
 	verdict := strings.ToUpper(string(r.Status))
-	tally := fmt.Sprintf("(%d ok, %d warning, %d critical) in %.1fs", counts[OK], counts[Warning], counts[Critical], r.Duration)
+	tally := fmt.Sprintf("(%d ok, %d warning, %d critical", counts[OK], counts[Warning], counts[Critical])
+	if n := counts[Unknown]; n > 0 {
+		tally += fmt.Sprintf(", %d unknown", n)
+	}
+	if n := counts[NotApplicable]; n > 0 {
+		tally += fmt.Sprintf(", %d not applicable", n)
+	}
+	tally += fmt.Sprintf(") in %.1fs", r.Duration)
 	sep := " "
 	if o.Width > 0 && cols("mail_exporter check "+r.Target+": "+verdict+" "+tally) > o.Width {
 		sep = "\n  "

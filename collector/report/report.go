@@ -16,14 +16,32 @@ const (
 	OK       Status = "ok"
 	Warning  Status = "warning"
 	Critical Status = "critical"
-	Unknown  Status = "unknown"
+	Unknown  Status = "unknown" // the check could not judge: its lookups failed, or nothing was checked
+	// NotApplicable: the check had nothing to look at (DANE for a domain
+	// without MX hosts). It counts as OK for the overall status.
+	NotApplicable Status = "not_applicable"
 )
 
-// rank orders statuses by severity; Unknown ranks above Critical only as an
-// exit code (3), not when summarising items.
+// rank orders statuses by severity when summarising items: a check that
+// could not judge (Unknown) is worse than a warning, better than a
+// failure. Only as an exit code does Unknown rank above Critical (3).
 func (s Status) rank() int {
 	switch s {
-	case OK:
+	case OK, NotApplicable:
+		return 0
+	case Warning:
+		return 1
+	case Unknown:
+		return 2
+	}
+	return 3
+}
+
+// ExitCode is the monitoring-plugins convention: 0 OK, 1 warning,
+// 2 critical, 3 unknown.
+func (s Status) ExitCode() int {
+	switch s {
+	case OK, NotApplicable:
 		return 0
 	case Warning:
 		return 1
@@ -32,10 +50,6 @@ func (s Status) rank() int {
 	}
 	return 3
 }
-
-// ExitCode is the monitoring-plugins convention: 0 OK, 1 warning,
-// 2 critical, 3 unknown.
-func (s Status) ExitCode() int { return s.rank() }
 
 // worse returns the more severe of a and b.
 func worse(a, b Status) Status {

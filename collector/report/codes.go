@@ -1,0 +1,47 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck"
+)
+
+// Finding codes the report adds itself. The others are a probe result
+// (probe.Reason), a certificate verify error (probe.VerifyError) or a DNS
+// problem code (dnscheck.Codes).
+const (
+	CodeLookupFailed   = "lookup_failed"
+	CodeDNSSECInsecure = "dnssec_insecure"
+	CodeCertExpiring   = "cert_expiring"
+	CodeTLSOld         = "tls_old"
+	CodePlaintextAuth  = "plaintext_auth_offered"
+)
+
+// CodeInfo documents one of the report's own finding codes.
+type CodeInfo struct {
+	Code, Status, Meaning string
+}
+
+// Codes lists the report's own finding codes; README's table is generated
+// from them and dnscheck.Codes (TestREADMECodes).
+var Codes = []CodeInfo{
+	{CodeLookupFailed, "unknown", "A DNS check's lookups got no usable answer (SERVFAIL, REFUSED, timeout): the records could not be judged. Not a `mail_dns_problem_info` code; the exporter sets `mail_dns_lookup_success{check}` 0."},
+	{CodeDNSSECInsecure, "warning", "The domain's answers are not DNSSEC-authenticated (`mail_dnssec_secure` 0)."},
+	{CodeCertExpiring, "warning, critical", "The certificate verifies but expires within 14 days (critical within 3)."},
+	{CodeTLSOld, "warning", "TLS 1.0 or 1.1 was negotiated (RFC 8996)."},
+	{CodePlaintextAuth, "warning", "A password login is offered before STARTTLS (`mail_plaintext_auth_offered` 1; see \"Plaintext login before STARTTLS\")."},
+}
+
+// CodesMarkdown renders the codes README documents: the DNS problem codes
+// of dnscheck.Codes, then the report's own.
+func CodesMarkdown() string {
+	var b strings.Builder
+	b.WriteString(dnscheck.CodesTable())
+	b.WriteString("\n`mail_exporter check` adds these finding codes of its own, beside probe results (`auth`, `timeout`, …) and certificate errors (`expired`, …):\n\n")
+	b.WriteString("| code | status | meaning |\n|---|---|---|\n")
+	for _, c := range Codes {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Code, c.Status, strings.ReplaceAll(c.Meaning, "|", `\|`))
+	}
+	return b.String()
+}
