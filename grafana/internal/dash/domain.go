@@ -29,14 +29,18 @@ func domain() *dashboard.DashboardBuilder {
 	colorText := prop("custom.cellOptions", map[string]any{"type": "color-text"})
 
 	checks := tablePanel("Checks",
-		"Each configured check: whether its lookups got answers (no SERVFAIL or timeout) and whether the record is "+
-			"present and free of error-severity problems.",
-		tableQuery("A", d("mail_dns_record_valid")), tableQuery("B", d("mail_dns_lookup_success"))).
+		"Each configured check: whether it had anything to check (DANE and PTR need MX hosts, DNSBL needs zones), "+
+			"whether its lookups got answers (no SERVFAIL, REFUSED or timeout) and whether the record is "+
+			"present and free of error-severity problems. A check that is not applicable has no valid column.",
+		tableQuery("A", d("mail_dns_record_valid")), tableQuery("B", d("mail_dns_lookup_success")),
+		tableQuery("C", d("mail_dns_check_applicable"))).
 		WithTransformation(merge()).
-		WithTransformation(organize(hidden, map[string]string{"Value #A": "valid", "Value #B": "lookups"},
-			[]string{"domain", "check", "Value #A", "Value #B"})).
+		WithTransformation(organize(hidden, map[string]string{"Value #A": "valid", "Value #B": "lookups", "Value #C": "applicable"},
+			[]string{"domain", "check", "Value #C", "Value #A", "Value #B"})).
 		OverrideByName("valid", []dashboard.DynamicConfigValue{prop("mappings", validBad), cellBackground()}).
-		OverrideByName("lookups", []dashboard.DynamicConfigValue{prop("mappings", okFailed), cellBackground()})
+		OverrideByName("lookups", []dashboard.DynamicConfigValue{prop("mappings", okFailed), cellBackground()}).
+		OverrideByName("applicable", []dashboard.DynamicConfigValue{prop("mappings",
+			valueMap(mapping{"1", "yes", green}, mapping{"0", "not applicable", grey})), cellBackground()})
 
 	problems := tablePanel("Problems",
 		"Every problem the checks found (mail_dns_problem_info). The meaning and RFC of each code is in the README.",
