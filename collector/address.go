@@ -41,14 +41,14 @@ func (c *addressCheck) kind() string            { return "endpoint" }
 func (c *addressCheck) fingerprint() string     { return c.fp }
 func (c *addressCheck) interval() time.Duration { return c.ep.interval() }
 
-func (c *addressCheck) run(ctx context.Context, log *slog.Logger) bool {
+func (c *addressCheck) run(ctx context.Context, log *slog.Logger, tr *probe.Transcript) bool {
 	// While the host does not resolve, every address reads the lookup's
 	// failure: dialling an address DNS no longer gives would hide it.
 	if f := c.ep.failed.Load(); f != nil {
 		c.store(f)
 		return false
 	}
-	r := c.ep.probeAt(ctx, log, nil, c.addr)
+	r := c.ep.probeAt(ctx, log, tr, c.addr)
 	if ctx.Err() != nil {
 		return false // cancelled by a reload or shutdown: not a result
 	}

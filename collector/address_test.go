@@ -89,12 +89,12 @@ func addressSeries(t *testing.T, e *Exporter) ([]string, string) {
 // runEndpoint resolves, installs the address checks and runs each once.
 func runEndpoint(t *testing.T, e *Exporter, c *endpointCheck) {
 	t.Helper()
-	c.run(context.Background(), e.log)
+	c.run(context.Background(), e.log, nil)
 	e.installMu.Lock()
 	e.install()
 	e.installMu.Unlock()
 	for _, k := range c.children() {
-		k.run(context.Background(), e.log)
+		k.run(context.Background(), e.log, nil)
 	}
 }
 
@@ -183,7 +183,7 @@ func TestAddressRules(t *testing.T) {
 		res := &switchResolver{}
 		res.set(nil, "127.0.0.1", "::1", "127.0.0.2")
 		e, c := addrExporter(t, res, tc.rule)
-		c.run(context.Background(), e.log)
+		c.run(context.Background(), e.log, nil)
 		var got []string
 		for _, k := range c.children() {
 			got = append(got, k.addr.String())

@@ -26,8 +26,9 @@ type check interface {
 	kind() string        // "endpoint", "domain" or "roundtrip"
 	fingerprint() string // changes when the check's settings change
 	interval() time.Duration
-	// run performs the check, stores its result and reports success.
-	run(ctx context.Context, log *slog.Logger) bool
+	// run performs the check, stores its result and reports success; tr,
+	// when set, receives the transcript.
+	run(ctx context.Context, log *slog.Logger, tr *probe.Transcript) bool
 	// runOnce performs the check for /probe without storing it; tr, when
 	// set, receives the transcript.
 	runOnce(ctx context.Context, log *slog.Logger, tr *probe.Transcript) collectFunc

@@ -70,7 +70,9 @@ func (c *domainCheck) publish(d *discover.Result) {
 			continue
 		}
 		srv := &config.Server{Name: ep.Host, Host: ep.Host, TLSServerName: ep.Host, CAFile: c.env.caFile}
-		cs = append(cs, newEndpointCheck(c.env, srv, ep.Config(c.env.interval, c.env.timeout)))
+		ec := newEndpointCheck(c.env, srv, ep.Config(c.env.interval, c.env.timeout))
+		ec.discoveredBy = c.cfg.Domain
+		cs = append(cs, ec)
 	}
 	c.env.onDiscover(c.id(), cs)
 }
@@ -161,8 +163,8 @@ func healthy(r *dnscheck.Result) bool {
 	return true
 }
 
-func (c *domainCheck) run(ctx context.Context, log *slog.Logger) bool {
-	r, disc := c.do(ctx, log, nil)
+func (c *domainCheck) run(ctx context.Context, log *slog.Logger, tr *probe.Transcript) bool {
+	r, disc := c.do(ctx, log, tr)
 	if ctx.Err() != nil {
 		return false // cancelled by a reload or shutdown: not a result
 	}

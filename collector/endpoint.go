@@ -43,6 +43,9 @@ type endpointCheck struct {
 	resolved atomic.Bool     // a resolution has finished (or the host is an IP literal)
 	failed   atomic.Pointer[probe.Result]
 	failText atomic.Pointer[probe.Rendered] // failed, as address="", while no address is known
+	// discoveredBy is the domain that advertised this endpoint; "" for a
+	// configured one.
+	discoveredBy string
 }
 
 // EndpointID is the identity of an endpoint check.
@@ -172,7 +175,7 @@ func (c *endpointCheck) resolve(ctx context.Context) probe.Resolution {
 
 // run resolves the host and updates the address set. It reports whether
 // the resolution succeeded.
-func (c *endpointCheck) run(ctx context.Context, log *slog.Logger) bool {
+func (c *endpointCheck) run(ctx context.Context, log *slog.Logger, _ *probe.Transcript) bool {
 	res := c.resolve(ctx)
 	if ctx.Err() != nil {
 		return false // cancelled by a reload or shutdown: not a result

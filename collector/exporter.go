@@ -34,6 +34,9 @@ type Options struct {
 	// Resolver, when set, resolves the endpoints' hosts instead of the one
 	// global.resolver names (tests).
 	Resolver probe.Resolver
+	// Recorder, when set, sees every result the schedule stores (the
+	// status page's history).
+	Recorder Recorder
 }
 
 // Exporter owns the running configuration, the scheduler and the results.
@@ -224,6 +227,9 @@ func (e *Exporter) install() {
 	sort.Slice(list, func(i, j int) bool { return list[i].id() < list[j].id() })
 	e.checks, e.list = next, list
 	e.mu.Unlock()
+	if e.opts.Recorder != nil {
+		e.opts.Recorder.Retain(func(id string) bool { _, ok := next[id]; return ok })
+	}
 
 	jobs := make([]scheduler.Job, 0, len(list))
 	for _, c := range list {
@@ -272,7 +278,10 @@ func (e *Exporter) setDiscovered(domainID string, cs []check) {
 // endpoint's resolution is not an endpoint check of its own (its addresses
 // count), except when it failed with no address to read the failure.
 func (e *Exporter) runScheduled(ctx context.Context, c check) {
-	ok := c.run(ctx, e.log)
+	tr := e.transcriptFor(c)
+	start := time.Now()
+	ok := c.run(ctx, e.log, tr)
+	e.record(ctx, c, tr, time.Since(start))
 	if ec, isEP := c.(*endpointCheck); isEP && (ok || len(ec.children()) > 0 || ctx.Err() != nil) {
 		return
 	}

@@ -37,7 +37,7 @@ func newFixture(t *testing.T, extra string) *fixture {
 func (f *fixture) runAll(t *testing.T) {
 	t.Helper()
 	for _, c := range f.exp.snapshot() {
-		if !c.run(context.Background(), f.exp.log) {
+		if !c.run(context.Background(), f.exp.log, nil) {
 			t.Logf("check %s failed: %+v", c.id(), c.status())
 		}
 	}

@@ -54,7 +54,7 @@ func runConfig(t *testing.T, path string) *Exporter {
 	// Concurrently, as the scheduler would: Dovecot delays failed logins.
 	var wg sync.WaitGroup
 	for _, c := range exp.snapshot() {
-		wg.Go(func() { c.run(context.Background(), exp.log) })
+		wg.Go(func() { c.run(context.Background(), exp.log, nil) })
 	}
 	wg.Wait()
 	for _, c := range exp.snapshot() {

@@ -57,8 +57,8 @@ func (c *roundtripCheck) do(ctx context.Context, log *slog.Logger, tr *probe.Tra
 	return roundtrip.Run(ctx, chk)
 }
 
-func (c *roundtripCheck) run(ctx context.Context, log *slog.Logger) bool {
-	r := c.do(ctx, log, nil)
+func (c *roundtripCheck) run(ctx context.Context, log *slog.Logger, tr *probe.Transcript) bool {
+	r := c.do(ctx, log, tr)
 	if ctx.Err() != nil {
 		return false // cancelled by a reload or shutdown: not a result
 	}

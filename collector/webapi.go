@@ -25,6 +25,8 @@ type Check interface {
 	// its metrics; tr, when set, receives the transcript.
 	RunOnce(ctx context.Context, tr *probe.Transcript) prometheus.Collector
 	Status() StatusRow
+	// Detail is where the check belongs and what its last result means.
+	Detail(now time.Time) Detail
 }
 
 // StatusRow is one line of the status page.

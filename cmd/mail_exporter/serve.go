@@ -22,6 +22,7 @@ import (
 	"github.com/mail-exporter/mail_exporter/collector"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	cweb "github.com/mail-exporter/mail_exporter/collector/web"
+	"github.com/mail-exporter/mail_exporter/collector/web/history"
 )
 
 type serveFlags struct {
@@ -47,7 +48,8 @@ func runServe(f serveFlags) int {
 		return 2
 	}
 
-	exp := collector.New(collector.Options{Logger: log, Shard: shard})
+	hist := history.New(history.DefaultPerCheck)
+	exp := collector.New(collector.Options{Logger: log, Shard: shard, Recorder: cweb.History{Store: hist}})
 	if err := exp.Reload(*f.configFile); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -64,7 +66,7 @@ func runServe(f serveFlags) int {
 		exp.WithoutEndpoints(), // endpoint series: written by web.Metrics
 	)
 
-	mux := newMux(exp, reg, func() error { return exp.Reload(*f.configFile) }, log)
+	mux := newMux(exp, reg, hist, func() error { return exp.Reload(*f.configFile) }, log)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -120,11 +122,13 @@ func configCheck(f serveFlags, flagErrs []error) int {
 }
 
 // newMux wires the HTTP endpoints of SPEC section 4.
-func newMux(exp *collector.Exporter, reg *prometheus.Registry, reload func() error, log *slog.Logger) *http.ServeMux {
+func newMux(exp *collector.Exporter, reg *prometheus.Registry, hist *history.Store, reload func() error, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", cweb.Metrics(reg, exp, log, 8))
 	mux.Handle("/probe", cweb.Probe(exp))
-	mux.Handle("/", cweb.Status(exp, version.Version, log))
+	status := cweb.StatusOptions{Version: version.Version, History: hist, Log: log}
+	mux.Handle("/", cweb.Status(exp, status))
+	mux.Handle("/check", cweb.CheckPage(exp, status))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})

@@ -36,6 +36,13 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("debug probe %d:\n%s", code, body)
 	}
 	_, status := e.get(t, "/")
+	// A plain `go build` (this test's binary) still names its version.
+	if !strings.Contains(status, "version dev") || !strings.Contains(status, `data-check="endpoint/fake/imaps@127.0.0.1"`) {
+		t.Errorf("status page of a plain build:\n%s", status)
+	}
+	if code, page := e.get(t, "/check?id=endpoint/fake/imaps@127.0.0.1"); code != 200 || !strings.Contains(page, "imaps") {
+		t.Errorf("check page %d:\n%s", code, page)
+	}
 	_, metrics := e.get(t, "/metrics")
 	for name, text := range map[string]string{"debug probe": body, "status page": status, "metrics": metrics, "log": e.stderr.String()} {
 		if strings.Contains(text, "s3cret-Pa55word") {

@@ -2,116 +2,146 @@ package web
 
 import (
 	"bytes"
+	"embed"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/mail-exporter/mail_exporter/collector"
-	"github.com/mail-exporter/mail_exporter/collector/scheduler"
+	"github.com/mail-exporter/mail_exporter/collector/web/history"
 )
 
-// StatusSource is what the status page reads (collector.Exporter).
+// StatusSource is what the status pages read (collector.Exporter).
 type StatusSource interface {
 	Checks() []collector.Check
+	Lookup(id string) (collector.Check, bool)
 	Now() time.Time
 	Ready() bool
 }
 
-type statusView struct {
-	Rows     []collector.StatusRow
-	Now      time.Time
-	Failing  int
-	Total    int
-	Version  string
-	Reloaded bool
-	Schedule scheduler.Stats
+// StatusOptions configure the status pages.
+type StatusOptions struct {
+	Version string
+	// History holds the recent results (see History); nil = no history.
+	History *history.Store
+	// Refresh is the pages' meta refresh; 0 = 30s.
+	Refresh time.Duration
+	Log     *slog.Logger
 }
 
-// ScheduleSource is what a StatusSource may also offer: the scheduler's
-// load, shown in the summary (collector.Exporter has it).
-type ScheduleSource interface {
-	Schedule() scheduler.Stats
+//go:embed templates
+var templateFS embed.FS
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"bar":   func(v checkView) template.HTML { return uptimeBar(v.Samples, v.Slots, "bar") },
+	"spark": func(v checkView) template.HTML { return sparkline(v.Samples, v.Slots, "spark") },
+	"days": func(d float64) string {
+		if d < 0 {
+			return fmt.Sprintf("expired %.0f d ago", -d)
+		}
+		return fmt.Sprintf("%.0f d", d)
+	},
+	"stateText": func(s string) string {
+		return map[string]string{"ok": "OK", "fail": "FAIL", "pending": "WAIT"}[s]
+	},
+	"clock": clock,
+}).ParseFS(templateFS, "templates/*"))
+
+// statusPage is the data of the main page.
+type statusPage struct {
+	Groups                         []groupView
+	Attention                      []attention
+	Failing, Expiring, OK, Pending int
+	Total, PerCheck, Refresh       int
+	Version, Clock, Zone           string
+	Ready                          bool
 }
 
-// Status serves the status page: every check, its last result, how
-// old it is, why it failed and how many days its certificate has left.
-// Failing checks come first; it needs no Grafana and no JavaScript.
-func Status(src StatusSource, version string, log *slog.Logger) http.Handler {
+// attention is one line of "Needs attention": a failing check, or one
+// whose certificate expires soon.
+type attention struct {
+	Group, Title, Link, Message, Fix string
+}
+
+// Status serves the status page at "/": every check grouped by domain and
+// by server, with an uptime bar and a latency sparkline from the kept
+// history, days until certificate expiry, and the current problem with its
+// fix. It is plain HTML and inline SVG: no script, no external file.
+func Status(src StatusSource, o StatusOptions) http.Handler {
+	o = o.withDefaults()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
-		v := statusView{Now: src.Now(), Version: version, Reloaded: src.Ready()}
-		if s, ok := src.(ScheduleSource); ok {
-			v.Schedule = s.Schedule()
-		}
-		for _, c := range src.Checks() {
-			row := c.Status()
-			v.Total++
-			if row.Ran && !row.OK {
-				v.Failing++
+		now := src.Now()
+		checks := src.Checks()
+		views := make([]checkView, 0, len(checks))
+		details := make([]collector.Detail, 0, len(checks))
+		for _, c := range checks {
+			v, d := buildView(c, o.History, now)
+			if d.Covered {
+				continue // an endpoint's resolution: its addresses have the rows
 			}
-			v.Rows = append(v.Rows, row)
+			views, details = append(views, v), append(details, d)
 		}
-		sort.SliceStable(v.Rows, func(i, j int) bool {
-			return rank(v.Rows[i]) < rank(v.Rows[j])
-		})
-		var b bytes.Buffer
-		if err := statusTemplate.Execute(&b, v); err != nil {
-			log.Error("status page", "err", err)
-			http.Error(w, "status page failed: "+err.Error(), http.StatusInternalServerError)
-			return
+		p := statusPage{Groups: group(views, details), Total: len(views), Refresh: int(o.Refresh.Seconds()),
+			Version: o.Version, Clock: clock(now), Zone: zone(now), Ready: src.Ready()}
+		if o.History != nil {
+			p.PerCheck = o.History.PerCheck()
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(b.Bytes())
+		for _, g := range p.Groups {
+			for _, v := range allChecks(g) {
+				expiring := v.HasCert && v.CertClass != "cert-ok"
+				switch {
+				case v.State == "fail":
+					p.Failing++
+				case v.State == "pending":
+					p.Pending++
+				case !expiring:
+					p.OK++
+				}
+				if expiring {
+					p.Expiring++
+				}
+				if v.State == "fail" || expiring {
+					a := attention{Group: g.Title, Title: v.Title, Link: v.Link, Message: v.Reason}
+					if len(v.Problems) > 0 {
+						a.Message, a.Fix = v.Problems[0].Message, v.Problems[0].Advice
+					}
+					p.Attention = append(p.Attention, a)
+				}
+			}
+		}
+		render(w, "status.html", p, o.Log)
 	})
 }
 
-// rank puts failures first, then checks that have not run, then the rest.
-func rank(r collector.StatusRow) int {
-	switch {
-	case r.Ran && !r.OK:
-		return 0
-	case !r.Ran:
-		return 1
+func (o StatusOptions) withDefaults() StatusOptions {
+	if o.Refresh <= 0 {
+		o.Refresh = 30 * time.Second
 	}
-	return 2
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
 }
 
-var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap{
-	"age": func(now, t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return now.Sub(t).Round(time.Second).String() + " ago"
-	},
-}).Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>mail_exporter status</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;width:100%}
-th,td{padding:.35em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
-th{background:#f4f4f4}
-.ok{color:#0a7d22;font-weight:600}.fail{color:#b00020;font-weight:600}.pending{color:#777}
-.warn{color:#a65e00;font-weight:600}
-</style></head><body>
-<h1>mail_exporter</h1>
-<p>{{.Total}} checks, <span class="{{if .Failing}}fail{{else}}ok{{end}}">{{.Failing}} failing</span>.
-Version {{.Version}}. <a href="/metrics">Metrics</a>.</p>
-{{with .Schedule}}{{if .Overloaded}}<p class="fail" id="overloaded">Overloaded: the schedule is not kept ({{.Skipped}} runs skipped in the last minute, lag p99 {{.LagP99}}, shortest interval {{.ShortestInterval}}, {{.InFlight}} of {{.Concurrency}} in flight, {{.Queued}} queued). Raise global.concurrency, add a shard, or lengthen intervals.</p>
-{{else if .Jobs}}<p id="schedule">Schedule kept: lag p99 {{.LagP99}} over the last minute, {{.InFlight}} of {{.Concurrency}} in flight.</p>
-{{end}}{{end}}<table>
-<tr><th>Status</th><th>Kind</th><th>Check</th><th>Target</th><th>Result</th><th>Last run</th><th>Certificate</th><th>Reason</th></tr>
-{{range .Rows}}<tr>
-<td>{{if not .Ran}}<span class="pending">pending</span>{{else if .OK}}<span class="ok">OK</span>{{else}}<span class="fail">FAIL</span>{{end}}</td>
-<td>{{.Kind}}</td><td>{{.Name}}</td><td>{{.Target}}</td><td>{{.Result}}</td>
-<td>{{age $.Now .Finished}}</td>
-<td>{{if .HasCert}}<span class="{{if lt .CertDays 3.0}}fail{{else if lt .CertDays 14.0}}warn{{end}}">{{.CertDays}} days</span>{{end}}</td>
-<td>{{.Reason}}</td>
-</tr>{{end}}
-</table></body></html>
-`))
+func render(w http.ResponseWriter, name string, data any, log *slog.Logger) {
+	var b bytes.Buffer
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+		log.Error("status page", "page", name, "err", err)
+		http.Error(w, "status page failed: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b.Bytes())
+}
+
+func zone(t time.Time) string {
+	name, _ := t.Local().Zone()
+	return name
+}
