@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sort"
 	"time"
 
 	"github.com/mail-exporter/mail_exporter/collector"
@@ -62,7 +63,8 @@ type statusPage struct {
 // attention is one line of "Needs attention": a failing check, or one
 // whose certificate expires soon.
 type attention struct {
-	Group, Title, Link, Message, Fix string
+	Label, Link, Message, Fix string
+	Status                    string // the finding's: critical or warning
 }
 
 // Status serves the status page at "/": every check grouped by domain and
@@ -107,14 +109,19 @@ func Status(src StatusSource, o StatusOptions) http.Handler {
 					p.Expiring++
 				}
 				if v.State == "fail" || expiring {
-					a := attention{Group: g.Title, Title: v.Title, Link: v.Link, Message: v.Reason}
+					a := attention{Label: v.Label, Link: v.Link, Message: v.Reason, Status: "critical"}
 					if len(v.Problems) > 0 {
-						a.Message, a.Fix = v.Problems[0].Message, v.Problems[0].Advice
+						f := v.Problems[0]
+						a.Message, a.Fix, a.Status = f.Message, f.Advice, string(f.Status)
 					}
 					p.Attention = append(p.Attention, a)
 				}
 			}
 		}
+		// Failures first, then what only warns; each in page order.
+		sort.SliceStable(p.Attention, func(i, j int) bool {
+			return p.Attention[i].Status == "critical" && p.Attention[j].Status != "critical"
+		})
 		render(w, "status.html", p, o.Log)
 	})
 }

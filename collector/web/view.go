@@ -26,6 +26,7 @@ const (
 type checkView struct {
 	ID, Kind       string
 	Title, Target  string
+	Label          string // the check named on its own: "mx1 imaps", "example.com"
 	State          string // "ok", "fail", "pending"
 	Result, Reason string
 	Age            string
@@ -50,8 +51,9 @@ func buildView(c collector.Check, hist *history.Store, now time.Time) (checkView
 	st, d := c.Status(), c.Detail(now)
 	v := checkView{ID: c.ID(), Kind: st.Kind, Target: st.Target, Result: st.Result, Reason: st.Reason,
 		Link: "/check?id=" + url.QueryEscape(c.ID()), Probe: "/probe?" + d.ProbeQuery + "&debug=true"}
-	v.Title = st.Name
+	v.Title, v.Label = st.Name, st.Name
 	if d.Endpoint != "" {
+		v.Label = d.Server + " " + d.Endpoint
 		v.Title = d.Endpoint
 		v.Target = endpointTarget(d)
 	}
@@ -79,6 +81,10 @@ func buildView(c collector.Check, hist *history.Store, now time.Time) (checkView
 			}
 		}
 	}
+	// The worst first: a failing domain leads with its error, not a warning.
+	sort.SliceStable(v.Problems, func(i, j int) bool {
+		return v.Problems[i].Status == report.Critical && v.Problems[j].Status != report.Critical
+	})
 	if hist != nil {
 		v.Slots = hist.PerCheck()
 		v.Samples = hist.Samples(c.ID())
