@@ -184,8 +184,8 @@ func TestStatusPageInChromium(t *testing.T) {
 	bin := chromium(t)
 	const perCheck = 5
 	w := startStatusWorld(t, perCheck)
-	w.waitRuns(t, "endpoint/mx1/imaps", 2*time.Second)
-	w.waitRuns(t, "endpoint/badlogin/imaps", 4*time.Second)
+	w.waitRuns(t, "endpoint/mx1/imaps@127.0.0.2", 2*time.Second)
+	w.waitRuns(t, "endpoint/badlogin/imaps@127.0.0.2", 4*time.Second)
 
 	dir := os.Getenv(EnvScreenshots)
 	if dir == "" {
@@ -238,12 +238,12 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 	// Uptime over the kept window, and its state.
 	for id, want := range map[string]struct{ state, uptime string }{
-		"endpoint/mx1/imaps":              {"ok", "100%"},
-		"endpoint/mx1/submission":         {"ok", "100%"},
-		"endpoint/badlogin/imaps":         {"fail", "0%"},
-		"endpoint/standalone/smtp-closed": {"fail", "0%"},
-		"domain/broken.test":              {"fail", "0%"},
-		"domain/example.test":             {"ok", "100%"},
+		"endpoint/mx1/imaps@127.0.0.2":              {"ok", "100%"},
+		"endpoint/mx1/submission@127.0.0.2":         {"ok", "100%"},
+		"endpoint/badlogin/imaps@127.0.0.2":         {"fail", "0%"},
+		"endpoint/standalone/smtp-closed@127.0.0.2": {"fail", "0%"},
+		"domain/broken.test":                        {"fail", "0%"},
+		"domain/example.test":                       {"ok", "100%"},
 	} {
 		n := check(id)
 		if !n.hasClass(want.state) {
@@ -255,13 +255,13 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 	// Certificate days, coloured as the alerts: warning under 14 days,
 	// critical under 3.
-	for id, want := range map[string]string{"endpoint/mx1/imaps": "cert-ok", "endpoint/soon/imaps": "cert-warn", "endpoint/urgent/imaps": "cert-crit"} {
+	for id, want := range map[string]string{"endpoint/mx1/imaps@127.0.0.2": "cert-ok", "endpoint/soon/imaps@127.0.0.2": "cert-warn", "endpoint/urgent/imaps@127.0.0.2": "cert-crit"} {
 		c := check(id).findClass("cert")
 		if c == nil || !c.hasClass(want) {
 			t.Errorf("%s: certificate badge %v, want class %s", id, c.attr("class"), want)
 		}
 	}
-	if got := check("endpoint/soon/imaps").findClass("cert").text(); got != "10 d" {
+	if got := check("endpoint/soon/imaps@127.0.0.2").findClass("cert").text(); got != "10 d" {
 		t.Errorf("10-day certificate reads %q", got)
 	}
 	// The history on the page is bounded: no bar holds more than the
@@ -275,11 +275,11 @@ func TestStatusPageInChromium(t *testing.T) {
 			t.Errorf("a bar holds %s samples in %s slots, want at most %d", b.attr("data-samples"), b.attr("data-slots"), perCheck)
 		}
 	}
-	if got := check("endpoint/mx1/imaps").findTag("svg").attr("data-samples"); got != strconv.Itoa(perCheck) {
+	if got := check("endpoint/mx1/imaps@127.0.0.2").findTag("svg").attr("data-samples"); got != strconv.Itoa(perCheck) {
 		t.Errorf("mx1/imaps bar holds %s samples, want %d", got, perCheck)
 	}
 	// Phases drawn in the sparkline of an endpoint.
-	spark := check("endpoint/mx1/submission").findAll(func(n *node) bool { return n.tag == "path" && strings.HasPrefix(n.attr("class"), "ph-") })
+	spark := check("endpoint/mx1/submission@127.0.0.2").findAll(func(n *node) bool { return n.tag == "path" && strings.HasPrefix(n.attr("class"), "ph-") })
 	if len(spark) < 3 {
 		t.Errorf("submission sparkline draws %d phase groups, want connect, tls and server", len(spark))
 	}
@@ -295,10 +295,10 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 	// Each failing or expiring check names its problem on its row, and
 	// the "Needs attention" list gives the fix.
-	if p := check("endpoint/badlogin/imaps").findClass("problem"); !strings.HasPrefix(p.text(), "auth ") {
+	if p := check("endpoint/badlogin/imaps@127.0.0.2").findClass("problem"); !strings.HasPrefix(p.text(), "auth ") {
 		t.Errorf("badlogin's row names no problem: %q", p.text())
 	}
-	if p := check("endpoint/urgent/imaps").findClass("problem"); !strings.Contains(p.text(), "certificate expires in") {
+	if p := check("endpoint/urgent/imaps@127.0.0.2").findClass("problem"); !strings.Contains(p.text(), "certificate expires in") {
 		t.Errorf("urgent's row names no problem: %q", p.text())
 	}
 	att := doc.find("id", "attention").text()
@@ -314,7 +314,7 @@ func TestStatusPageInChromium(t *testing.T) {
 
 	// The failing login's own page: its kept history and its last
 	// failure's transcript, masked.
-	detail := browse(t, bin, w.url+"/check?id=endpoint/badlogin/imaps", "--dump-dom")
+	detail := browse(t, bin, w.url+"/check?id=endpoint/badlogin/imaps@127.0.0.2", "--dump-dom")
 	dd := parseDOM(t, detail)
 	rows := dd.find("id", "samples").findAll(func(n *node) bool { return n.tag == "tr" && n.parentTag() == "tbody" })
 	if len(rows) != perCheck {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mail-exporter/mail_exporter/collector"
+	"github.com/mail-exporter/mail_exporter/collector/scheduler"
 	"github.com/mail-exporter/mail_exporter/collector/web/history"
 )
 
@@ -20,6 +21,12 @@ type StatusSource interface {
 	Lookup(id string) (collector.Check, bool)
 	Now() time.Time
 	Ready() bool
+}
+
+// ScheduleSource is what a StatusSource may also offer: the scheduler's
+// load, shown in the summary (collector.Exporter has it).
+type ScheduleSource interface {
+	Schedule() scheduler.Stats
 }
 
 // StatusOptions configure the status pages.
@@ -58,6 +65,7 @@ type statusPage struct {
 	Total, PerCheck, Refresh       int
 	Version, Clock, Zone           string
 	Ready                          bool
+	Schedule                       scheduler.Stats // when the source offers it (ScheduleSource)
 }
 
 // attention is one line of "Needs attention": a failing check, or one
@@ -93,6 +101,9 @@ func Status(src StatusSource, o StatusOptions) http.Handler {
 			Version: o.Version, Clock: clock(now), Zone: zone(now), Ready: src.Ready()}
 		if o.History != nil {
 			p.PerCheck = o.History.PerCheck()
+		}
+		if s, ok := src.(ScheduleSource); ok {
+			p.Schedule = s.Schedule()
 		}
 		for _, g := range p.Groups {
 			for _, v := range allChecks(g) {

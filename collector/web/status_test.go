@@ -12,6 +12,7 @@ import (
 
 	"github.com/mail-exporter/mail_exporter/collector"
 	"github.com/mail-exporter/mail_exporter/collector/fakes"
+	"github.com/mail-exporter/mail_exporter/collector/scheduler"
 	"github.com/mail-exporter/mail_exporter/collector/web/history"
 )
 
@@ -65,7 +66,7 @@ func TestStatusPage(t *testing.T) {
 		`<b>1</b>failing`, `<b>4</b>ok`, "version 1.2.3", `http-equiv="refresh" content="30"`,
 		`class="uptime" title="4 of 4 results ok">100%`, `class="uptime" title="0 of 4 results ok">0%`,
 		`data-samples="4" data-slots="4"`, "Nothing accepts connections on 127.0.0.1:9",
-		"kept in memory only", `class="cert cert-ok"`,
+		"kept in memory only", `class="cert cert-ok"`, "Schedule kept",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("status page lacks %q", want)
@@ -110,5 +111,26 @@ func TestCheckPage(t *testing.T) {
 	}
 	if code, _ := get(t, CheckPage(exp, o), "/check?id=endpoint/x/y"); code != 404 {
 		t.Errorf("unknown check: %d", code)
+	}
+}
+
+// overloadedSource is a StatusSource whose schedule is not kept.
+type overloadedSource struct{}
+
+func (overloadedSource) Checks() []collector.Check             { return nil }
+func (overloadedSource) Lookup(string) (collector.Check, bool) { return nil, false }
+func (overloadedSource) Now() time.Time                        { return time.Unix(1_800_000_000, 0) }
+func (overloadedSource) Ready() bool                           { return true }
+func (overloadedSource) Schedule() scheduler.Stats {
+	return scheduler.Stats{Overloaded: true, Skipped: 42, LagP99: 7 * time.Second, ShortestInterval: time.Minute,
+		InFlight: 64, Concurrency: 64, Queued: 900, Jobs: 10000}
+}
+
+func TestStatusPageSaysOverloaded(t *testing.T) {
+	_, body := get(t, Status(overloadedSource{}, StatusOptions{Version: "test", Log: discard}), "/")
+	for _, want := range []string{`id="overloaded"`, "42 runs skipped", "lag p99 7s", "Raise global.concurrency"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("status page lacks %q:\n%s", want, body)
+		}
 	}
 }
