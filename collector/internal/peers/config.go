@@ -172,6 +172,10 @@ var postfixMasterCf = template.Must(template.New("master.cf").Parse(`# Written b
 {{range .Hosts -}}
 {{.}}:{{$.Ports.smtp}} inet n - n - - smtpd
   -o syslog_name=postfix/smtp
+{{- if $.GreetDelay}}
+  -o smtpd_client_restrictions=sleep,{{$.GreetDelay}}
+  -o smtpd_delay_reject=no
+{{- end}}
 {{.}}:{{$.Ports.submission}} inet n - n - - smtpd
   -o syslog_name=postfix/submission
   -o smtpd_tls_security_level=encrypt
@@ -220,6 +224,7 @@ type confData struct {
 	Hosts                                             []string
 	AuthSocket                                        string
 	DovecotExtra, SubmissionExtra                     []string // auth.go
+	GreetDelay                                        int      // seconds; 0 = none (greet.go)
 }
 
 func (m *Mail) confData() confData {
@@ -237,6 +242,7 @@ func (m *Mail) confData() confData {
 
 		DovecotExtra:    m.cfg.dovecotExtra,
 		SubmissionExtra: m.cfg.submissionExtra,
+		GreetDelay:      m.cfg.greetDelay,
 	}
 }
 

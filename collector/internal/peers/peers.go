@@ -87,7 +87,9 @@ type mailConfig struct {
 	keyPEM   []byte
 	ca       *CA
 	deadline time.Duration
-	pick     func(n int) ([]int, error) // tests: simulate a port taken meanwhile
+	// greetDelay: seconds Postfix's smtp port waits before its greeting (WithGreetingDelay)
+	greetDelay int
+	pick       func(n int) ([]int, error) // tests: simulate a port taken meanwhile
 
 	dovecotExtra, submissionExtra []string // auth.go
 }
