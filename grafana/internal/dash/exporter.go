@@ -47,6 +47,18 @@ func exporter() *dashboard.DashboardBuilder {
 		WithPanel(timeSeries("In flight", "Checks running at this moment (at most global.concurrency).", "none",
 			rangeQuery("A", x("mail_exporter_checks_in_flight"), "{{instance}}")).
 			Min(0).Span(12).Height(8)).
+		WithPanel(timeSeries("Overloaded", "1 while the exporter cannot keep its schedule: in the last minute a run was "+
+			"skipped, or the lag p99 was above 10 % of the shortest interval (mail_exporter_overloaded). "+
+			"Raise global.concurrency or host_concurrency, add a shard, or lengthen intervals; the "+
+			"MailExporterOverloaded alert fires after 5 minutes.", "none",
+			rangeQuery("A", x("mail_exporter_overloaded"), "{{instance}}")).
+			DrawStyle(common.GraphDrawStyleLine).
+			Min(0).Max(1).Span(12).Height(8)).
+		WithPanel(timeSeries("Skipped runs", "Runs skipped because the previous run of the same check was still queued or "+
+			"running (mail_exporter_schedule_skipped_total), per minute: the exporter falls behind by one run per "+
+			"check instead of building a queue.", "none",
+			rangeQuery("A", "sum by (instance, kind) (rate("+x("mail_exporter_schedule_skipped_total")+rateWindow+")) * 60", "{{instance}} {{kind}}")).
+			Min(0).Span(12).Height(8)).
 		WithPanel(timeSeries("Oldest result", "Age of the oldest endpoint probe and domain check result. It should stay "+
 			"under a few intervals; the MailResultsStale alert fires at 3.", "s",
 			rangeQuery("A", "max by (instance) (time() - "+x("mail_probe_last_run_timestamp_seconds")+")", "{{instance}} endpoints"),
