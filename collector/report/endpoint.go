@@ -169,7 +169,11 @@ func plaintextMessage(ep *config.Endpoint, r *probe.Result) string {
 	for _, m := range r.PreTLSAuthMechanisms {
 		switch m {
 		case "PLAIN", "LOGIN":
-			what = append(what, "AUTH "+m)
+			if ep.Protocol == config.IMAP {
+				what = append(what, "AUTH="+m) // as CAPABILITY spells it
+			} else {
+				what = append(what, "AUTH "+m)
+			}
 		case "USER":
 			what = append(what, "USER/PASS")
 		}

@@ -139,6 +139,7 @@ func TestPlaintextWording(t *testing.T) {
 	}{
 		{config.SMTP, res(&yes, "LOGIN", "PLAIN"), Warning, "password login offered before STARTTLS: AUTH LOGIN, AUTH PLAIN"},
 		{config.POP3, res(&yes, "USER"), Warning, "password login offered before STARTTLS: USER/PASS"},
+		{config.IMAP, res(&yes, "LOGIN", "PLAIN"), Warning, "password login offered before STARTTLS: AUTH=LOGIN, AUTH=PLAIN"},
 		{config.IMAP, res(&yes), Warning, "password login offered before STARTTLS: the LOGIN command (no LOGINDISABLED)"},
 		{config.IMAP, res(&yes, "CRAM-MD5"), Warning, "password login offered before STARTTLS: the LOGIN command (no LOGINDISABLED)"},
 		{config.IMAP, res(&no, "CRAM-MD5", "SCRAM-SHA-256"), OK, "before STARTTLS only challenge-response login (CRAM-MD5, SCRAM-SHA-256), no password in the clear"},
