@@ -96,7 +96,7 @@ mail_dmarc_policy_info{domain="wired.test",policy="reject",subdomain_policy="qua
 	}
 	c, _ = exp.lookup(DomainID("nomx.wired.test"))
 	row := c.status()
-	if !row.OK || row.Result != "valid, 2 not applicable" ||
+	if !row.OK || row.Result != "valid, 2 not applicable" || row.Target != "spf dane ptr (not applicable: dane, ptr)" ||
 		!strings.Contains(row.Reason, "dane: not applicable (no MX host)") || !strings.Contains(row.Reason, "ptr: not applicable (no MX host)") {
 		t.Errorf("status row %+v", row)
 	}

@@ -216,15 +216,15 @@ func summary(r *dnscheck.Result) string {
 	return strings.Join(parts, "; ")
 }
 
-// notApplicable counts the checks that had nothing to check.
-func notApplicable(r *dnscheck.Result) int {
-	n := 0
-	for _, cr := range r.Checks {
-		if !cr.Applicable() {
-			n++
+// notApplicable names the checks that had nothing to check, sorted.
+func notApplicable(r *dnscheck.Result) []string {
+	var out []string
+	for _, name := range sortedCheckNames(r) {
+		if !r.Checks[name].Applicable() {
+			out = append(out, name)
 		}
 	}
-	return n
+	return out
 }
 
 func (c *domainCheck) status() StatusRow {
@@ -235,8 +235,9 @@ func (c *domainCheck) status() StatusRow {
 		if !row.OK {
 			row.Result = "problems"
 		}
-		if n := notApplicable(r); n > 0 {
-			row.Result += fmt.Sprintf(", %d not applicable", n)
+		if na := notApplicable(r); len(na) > 0 {
+			row.Result += fmt.Sprintf(", %d not applicable", len(na))
+			row.Target += " (not applicable: " + strings.Join(na, ", ") + ")"
 		}
 	}
 	return row
