@@ -314,7 +314,11 @@ func TestStatusPageInChromium(t *testing.T) {
 
 	// The failing login's own page: its kept history and its last
 	// failure's transcript, masked.
-	detail := browse(t, bin, w.url+"/check?id=endpoint/badlogin/imaps@127.0.0.2", "--dump-dom")
+	detailURL := w.url + "/check?id=endpoint/badlogin/imaps@127.0.0.2"
+	shot := filepath.Join(dir, "check-desktop.png")
+	browse(t, bin, detailURL, "--window-size=1920,1080", "--screenshot="+shot)
+	t.Logf("screenshot 1920,1080 (check page): %s", shot)
+	detail := browse(t, bin, detailURL, "--dump-dom")
 	dd := parseDOM(t, detail)
 	rows := dd.find("id", "samples").findAll(func(n *node) bool { return n.tag == "tr" && n.parentTag() == "tbody" })
 	if len(rows) != perCheck {

@@ -55,6 +55,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 		return map[string]string{"ok": "OK", "fail": "FAIL", "pending": "WAIT"}[s]
 	},
 	"clock": clock,
+	"dur":   fmtDur,
 }).ParseFS(templateFS, "templates/*"))
 
 // statusPage is the data of the main page.

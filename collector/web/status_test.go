@@ -128,7 +128,7 @@ func (overloadedSource) Schedule() scheduler.Stats {
 
 func TestStatusPageSaysOverloaded(t *testing.T) {
 	_, body := get(t, Status(overloadedSource{}, StatusOptions{Version: "test", Log: discard}), "/")
-	for _, want := range []string{`id="overloaded"`, "42 runs skipped", "lag p99 7s", "Raise global.concurrency"} {
+	for _, want := range []string{`id="overloaded"`, "42 runs skipped", "lag p99 7 s", "Raise global.concurrency"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("status page lacks %q:\n%s", want, body)
 		}
