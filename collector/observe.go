@@ -146,9 +146,9 @@ func detailOf(c check, now time.Time) Detail {
 		return d
 	case *endpointCheck:
 		d := endpointDetail(c, c.failed.Load(), now)
-		// Its addresses stand for it; it shows only when the host does not
-		// resolve and no address was ever known.
-		d.Covered = c.failed.Load() == nil || len(c.children()) > 0
+		// Its addresses stand for it once there are any; before, it shows
+		// as not run yet, or as failed when the host does not resolve.
+		d.Covered = len(c.children()) > 0
 		return d
 	case *domainCheck:
 		d := Detail{Domain: c.cfg.Domain, ProbeQuery: "domain=" + qs(c.cfg.Domain)}
