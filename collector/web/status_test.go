@@ -54,8 +54,12 @@ func get(t *testing.T, h http.Handler, target string) (int, string) {
 
 func TestStatusPage(t *testing.T) {
 	exp, hist := historyExporter(t, "  - {name: closed, host: 127.0.0.1, endpoints: [{name: smtp, port: 9}]}\n", 4)
-	runAll(t, exp, 6)
 	o := StatusOptions{Version: "1.2.3", History: hist, Log: discard}
+	// Before anything ran, every endpoint is there, waiting.
+	if _, body := get(t, Status(exp, o), "/"); strings.Count(body, `<div class="check pending" data-check="endpoint/`) != 5 {
+		t.Errorf("before the first run, not every endpoint shows as pending:\n%s", body)
+	}
+	runAll(t, exp, 6)
 	code, body := get(t, Status(exp, o), "/")
 	if code != 200 {
 		t.Fatalf("status %d", code)
