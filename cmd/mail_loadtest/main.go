@@ -5,6 +5,7 @@
 //	mail_loadtest run --exporter=./mail_exporter [flags]   the measurement (default)
 //	mail_loadtest farm --dir=DIR --listeners=N             the fake farm (started by run)
 //	mail_loadtest floor --farm=DIR/farm.json ...           the floor baseline (started by run)
+//	mail_loadtest real --exporter=... --peers=peers.json   the default schedule against real Dovecot
 //
 // See README.md in this directory.
 package main
@@ -27,8 +28,10 @@ func main() {
 		os.Exit(runFarm(args))
 	case "floor":
 		os.Exit(runFloor(args))
+	case "real":
+		os.Exit(runReal(args))
 	default:
-		fmt.Fprintf(os.Stderr, "mail_loadtest: unknown command %q (run, farm, floor)\n", cmd)
+		fmt.Fprintf(os.Stderr, "mail_loadtest: unknown command %q (run, farm, floor, real)\n", cmd)
 		os.Exit(2)
 	}
 }

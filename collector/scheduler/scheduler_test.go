@@ -446,3 +446,38 @@ func TestRealLoopRunsWithoutOverlap(t *testing.T) {
 		t.Errorf("only %d runs in 10 s at 20 ms", runs.Load())
 	}
 }
+
+func TestChecksArrivingOneByOneAreSpreadToo(t *testing.T) {
+	// Address checks appear as their endpoints resolve, a few per update:
+	// each new one goes into the largest gap; the old ones stay put.
+	const n, interval = 100, time.Minute
+	x := newSim(t, Options{Concurrency: 4}, func(string) time.Duration { return 0 })
+	all := x.jobs("10.0.0.1", n, interval)
+	var dues []time.Time
+	for i := 1; i <= n; i++ {
+		x.s.Update(all[:i])
+		x.s.mu.Lock()
+		for k := range i - 1 {
+			if e := x.s.entries[all[k].ID]; !e.due.Equal(dues[k]) {
+				t.Fatalf("update %d moved %s", i, all[k].ID)
+			}
+		}
+		dues = append(dues, x.s.entries[all[i-1].ID].due)
+		x.s.mu.Unlock()
+	}
+	var ps []time.Duration
+	for _, d := range dues {
+		ps = append(ps, time.Duration(d.UnixNano()%int64(interval)))
+	}
+	slices.Sort(ps)
+	maxGap := ps[0] + interval - ps[len(ps)-1]
+	for i := 1; i < len(ps); i++ {
+		maxGap = max(maxGap, ps[i]-ps[i-1])
+		if ps[i] == ps[i-1] {
+			t.Fatalf("two checks at the same phase %v", ps[i])
+		}
+	}
+	if maxGap > 2*interval/n {
+		t.Errorf("largest gap %v between %d checks at %v, want at most %v", maxGap, n, interval, 2*interval/n)
+	}
+}

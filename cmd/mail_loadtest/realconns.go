@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// connSampler counts, every so often, the established TCP connections
+// whose local end is one of the servers' listeners: the servers' side of
+// the connections, as the kernel has them (/proc/net/tcp), not the
+// exporter's own count. Mean connections ÷ arrivals per second is how long
+// a probe holds a connection at the server (Little's law).
+type connSampler struct {
+	stopC   chan struct{}
+	wg      sync.WaitGroup
+	sum     float64
+	samples int
+	peak    int // the most on one address in one sample
+}
+
+func startConnSampler(listeners, addrs []string, every time.Duration) *connSampler {
+	want := map[netip.AddrPort]string{}
+	for _, l := range listeners {
+		if ap, err := netip.ParseAddrPort(l); err == nil {
+			want[ap] = ap.Addr().String()
+		}
+	}
+	s := &connSampler{stopC: make(chan struct{})}
+	buf := make([]byte, 8<<20)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			per := map[string]int{}
+			total := 0
+			for ap := range established(buf) {
+				if a, ok := want[ap]; ok {
+					per[a]++
+					total++
+				}
+			}
+			s.sum += float64(total)
+			s.samples++
+			for _, n := range per {
+				s.peak = max(s.peak, n)
+			}
+			select {
+			case <-s.stopC:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// stop returns the mean connections in all and the peak on one address.
+func (s *connSampler) stop() (float64, int) {
+	close(s.stopC)
+	s.wg.Wait()
+	if s.samples == 0 {
+		return 0, 0
+	}
+	return s.sum / float64(s.samples), s.peak
+}
+
+// established yields the local address of every established IPv4 TCP
+// socket, from one read of /proc/net/tcp into buf.
+func established(buf []byte) func(func(netip.AddrPort) bool) {
+	return func(yield func(netip.AddrPort) bool) {
+		f, err := os.Open("/proc/net/tcp")
+		if err != nil {
+			return
+		}
+		n, _ := io.ReadFull(f, buf)
+		f.Close()
+		sc := bufio.NewScanner(bytes.NewReader(buf[:n]))
+		sc.Scan()
+		for sc.Scan() {
+			fs := strings.Fields(sc.Text())
+			if len(fs) < 4 || fs[3] != "01" {
+				continue
+			}
+			ip, port, ok := strings.Cut(fs[1], ":")
+			b, err := hex.DecodeString(ip)
+			p, perr := strconv.ParseUint(port, 16, 16)
+			if !ok || err != nil || perr != nil || len(b) != 4 {
+				continue
+			}
+			if !yield(netip.AddrPortFrom(netip.AddrFrom4([4]byte{b[3], b[2], b[1], b[0]}), uint16(p))) {
+				return
+			}
+		}
+	}
+}
