@@ -177,3 +177,36 @@ func heap() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// TestMemoryBounded: once a check's ring is full, more results cost no
+// memory, and a full check stays within 2 KB (BenchmarkStore10k gives the
+// exact figure).
+func TestMemoryBounded(t *testing.T) {
+	const checks = 2000
+	ids := make([]string, checks)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("endpoint/mx%05d/submission", i)
+	}
+	fill := func(s *Store, rounds int) {
+		for k := range rounds {
+			for i, id := range ids {
+				s.Record(id, sample(k, (i+k)%7 != 0), "", "")
+			}
+		}
+	}
+	before := heap()
+	s := New(DefaultPerCheck)
+	fill(s, DefaultPerCheck)
+	full := heap()
+	fill(s, 2*DefaultPerCheck)
+	after := heap()
+	perCheck := float64(full-before) / checks
+	t.Logf("%.0f bytes per check after %d results, %+d bytes after %d more", perCheck, DefaultPerCheck, int64(after)-int64(full), 2*DefaultPerCheck)
+	if perCheck > 2048 {
+		t.Errorf("%.0f bytes per check, want at most 2048", perCheck)
+	}
+	if grew := int64(after) - int64(full); grew > int64(full-before)/20 {
+		t.Errorf("the heap grew by %d bytes recording into full rings", grew)
+	}
+	runtime.KeepAlive(s)
+}
