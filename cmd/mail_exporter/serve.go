@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/mail-exporter/mail_exporter/collector"
+	"github.com/mail-exporter/mail_exporter/collector/capacity"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	cweb "github.com/mail-exporter/mail_exporter/collector/web"
 	"github.com/mail-exporter/mail_exporter/collector/web/history"
@@ -118,6 +119,9 @@ func configCheck(f serveFlags, flagErrs []error) int {
 	}
 	fmt.Printf("%s: valid (%d servers, %d domains, %d roundtrips)\n", *f.configFile,
 		len(cfg.Servers), len(cfg.Domains), len(cfg.Roundtrips))
+	if err := capacity.Write(os.Stdout, capacity.Of(cfg)); err != nil {
+		return 1
+	}
 	return 0
 }
 

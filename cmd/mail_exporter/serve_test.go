@@ -101,6 +101,11 @@ func TestConfigCheck(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "valid") {
 		t.Errorf("good config: %v %s", err, out)
 	}
+	// It prints the load the file asks for (collector/capacity has the golden files).
+	if !strings.Contains(string(out), "load asked for: 1 endpoint probes, 0.02/s") ||
+		!strings.Contains(string(out), "127.0.0.1  1          0.02") {
+		t.Errorf("good config: no load summary:\n%s", out)
+	}
 	out, err = exec.Command(binary, "--config.check", "--config.file="+dir+"/bad.yaml").CombinedOutput()
 	var ee *exec.ExitError
 	if err == nil || !errorsAs(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "bad.yaml:3: servers[1].name") {
