@@ -29,7 +29,7 @@ type schedServer struct {
 	interval, timeout    time.Duration
 }
 
-func schedConfig(t *testing.T, m *peers.Mail, global string, servers []schedServer) string {
+func schedConfig(t testing.TB, m *peers.Mail, global string, servers []schedServer) string {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "global: {%s, ehlo_name: probe.example.test}\nservers:\n", global)

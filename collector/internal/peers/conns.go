@@ -79,6 +79,7 @@ type ConnSampler struct {
 	sustained int // the most seen in two samples in a row
 	prev      int
 	samples   int
+	sum       int
 	nonzero   int
 	err       error
 }
@@ -93,6 +94,7 @@ func SampleConns(listeners ...string) *ConnSampler {
 			n, err := ServerConns(s.listeners...)
 			s.mu.Lock()
 			s.samples++
+			s.sum += n
 			if n > 0 {
 				s.nonzero++
 			}
@@ -120,12 +122,17 @@ type ConnStats struct {
 	// reading the kernel's table as one connection closes and another opens can, rarely,
 	// count both in one sample).
 	Peak, Sustained int
-	Samples, Busy   int // samples taken, samples that saw a connection
+	Samples, Busy   int     // samples taken, samples that saw a connection
+	Mean            float64 // connections per sample
 }
 
 // Stop ends the sampling and returns what it saw, and the first error.
 func (s *ConnSampler) Stop() (ConnStats, error) {
 	close(s.stop)
 	s.done.Wait()
-	return ConnStats{Peak: s.peak, Sustained: s.sustained, Samples: s.samples, Busy: s.nonzero}, s.err
+	st := ConnStats{Peak: s.peak, Sustained: s.sustained, Samples: s.samples, Busy: s.nonzero}
+	if s.samples > 0 {
+		st.Mean = float64(s.sum) / float64(s.samples)
+	}
+	return st, s.err
 }
