@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mail-exporter/mail_exporter/collector/banner"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/discover"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
@@ -82,6 +84,8 @@ type checkEnv struct {
 	ehlo       string
 	roots      map[string]*x509.CertPool // by CA file; "" = system roots (nil pool)
 	now        func() time.Time
+	// ptr looks up PTR names for SMTP banner checks.
+	ptr func(context.Context, netip.Addr) ([]string, error)
 }
 
 func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
@@ -92,6 +96,7 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 		ehlo:         cfg.Global.EHLOName,
 		roots:        map[string]*x509.CertPool{"": nil},
 		now:          e.opts.Now,
+		ptr:          banner.PTRLookup(cfg.Global.Resolver),
 	}
 	if e.opts.Resolver != nil {
 		env.resolver = e.opts.Resolver

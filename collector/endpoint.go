@@ -14,6 +14,7 @@ import (
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
+	"github.com/mail-exporter/mail_exporter/collector/relaytest"
 )
 
 // endpointCheck is one endpoint of one server. It does not probe: it
@@ -76,7 +77,8 @@ func newEndpointCheck(env *checkEnv, srv *config.Server, ep *config.Endpoint) *e
 		user, pass = ep.Credential.Username, ep.Credential.Password.Reveal()
 	}
 	c.fp = fingerprintOf(labels, srv.TLSServerName, srv.CAFile, ep.VerifyCertificate, ep.Interval, ep.Timeout,
-		user, pass, env.ehlo, env.resolverAddr, rule(srv))
+		user, pass, env.ehlo, env.resolverAddr, rule(srv),
+		strconv.FormatBool(ep.RelayTest), ep.RelayTestRecipient)
 	// An IP literal needs no lookup: its one check exists from the start.
 	if ip, err := netip.ParseAddr(srv.Host); err == nil {
 		c.setAddrs(rule(srv).Select([]netip.Addr{ip}))
@@ -104,7 +106,26 @@ func (env *checkEnv) target(srv *config.Server, ep *config.Endpoint) probe.Targe
 		EHLOName:   env.ehlo,
 		Resolver:   env.resolver,
 		Now:        env.now,
+		RelayTest:  relayTestOf(ep),
+		LookupPTR:  env.lookupPTR(ep),
 	}
+}
+
+// relayTestOf is the relay test an endpoint asks for, nil for none.
+func relayTestOf(ep *config.Endpoint) *relaytest.Config {
+	if !ep.RelayTest || ep.Protocol != config.SMTP {
+		return nil
+	}
+	return &relaytest.Config{Recipient: ep.RelayTestRecipient}
+}
+
+// lookupPTR is the PTR lookup of SMTP probes (banner against reverse DNS),
+// through the configured resolver.
+func (env *checkEnv) lookupPTR(ep *config.Endpoint) func(context.Context, netip.Addr) ([]string, error) {
+	if ep.Protocol != config.SMTP {
+		return nil
+	}
+	return env.ptr
 }
 
 func (c *endpointCheck) id() string              { return c.ident }

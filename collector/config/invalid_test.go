@@ -69,8 +69,13 @@ var invalid = map[string]string{
 		`for all seven standard ones`,
 	"verify-certificate": `5: servers[0].endpoints[0].verify_certificate: expected a boolean (true or false), ` +
 		`got a string`,
-	"host-missing": `2: servers[0]: host is required`,
-	"host":         `3: servers[0].host: "mail_server.example.com" is not a DNS name or an IP address`,
+	"relay-test-type":     `4: servers[0].relay_test: expected a boolean (true or false), got a string`,
+	"relay-test-protocol": `6: servers[0].endpoints[0].relay_test: endpoint "imaps" speaks imap: the relay test needs an smtp-protocol endpoint`,
+	"relay-test-recipient": `11: servers[0].endpoints[1].relay_test_recipient: "user%other.example@example.invalid" is not an email ` +
+		`address at a DNS name (local@domain, without %, : or !)`,
+	"relay-test-no-smtp": `4: servers[0].relay_test: server "mx1" has no smtp-protocol endpoint to run the relay test on`,
+	"host-missing":       `2: servers[0]: host is required`,
+	"host":               `3: servers[0].host: "mail_server.example.com" is not a DNS name or an IP address`,
 	"label-name": `5: servers[0].labels.1site: "1site" is not a valid label name ` +
 		`([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)`,
 	"label-reserved": `4: servers[0].labels.endpoint: label name "endpoint" is reserved: the exporter sets it`,

@@ -39,6 +39,8 @@ var reservedLabels = []string{
 	"fingerprint_sha256", "mechanism",
 	// Every address (SPEC section 6.2).
 	"address", "family",
+	// Inbound MX posture (SPEC 6.2).
+	"variant", "greeting_host", "ehlo_host",
 }
 
 func (p *parser) servers(f field) {
@@ -63,7 +65,8 @@ func (p *parser) servers(f field) {
 // server reads one item of `servers:` and returns it with its name field.
 func (p *parser) server(f field) (*Server, field) {
 	fs, ok := p.mapping(f, "name", "host", "tls_server_name", "ca_file", "credential",
-		"interval", "labels", "endpoints", "addresses")
+		"interval", "labels", "endpoints", "addresses",
+		"relay_test", "relay_test_recipient")
 	if !ok {
 		return nil, field{}
 	}
@@ -106,7 +109,9 @@ func (p *parser) server(f field) (*Server, field) {
 	interval := p.duration(fs["interval"], 2, p.interval)
 	s.Interval = interval.d
 	p.labels(s, fs["labels"])
-	p.endpoints(s, fs["endpoints"], cred, interval)
+	own := map[*Endpoint]relaySetting{}
+	p.endpoints(s, fs["endpoints"], cred, interval, own)
+	p.applyRelay(s, p.relaySetting(fs), own)
 	return s, fs["name"]
 }
 
@@ -132,7 +137,7 @@ func (p *parser) labels(s *Server, f field) {
 	}
 }
 
-func (p *parser) endpoints(s *Server, f field, cred *Credential, interval dur) {
+func (p *parser) endpoints(s *Server, f field, cred *Credential, interval dur, own map[*Endpoint]relaySetting) {
 	if !f.present() {
 		for _, name := range StandardEndpoints {
 			e := p.standardEndpoint(name, cred)
@@ -148,7 +153,7 @@ func (p *parser) endpoints(s *Server, f field, cred *Credential, interval dur) {
 	}
 	first := map[string]int{}
 	for _, it := range items {
-		e, name := p.endpoint(it, cred, interval)
+		e, name := p.endpoint(it, cred, interval, own)
 		if e == nil {
 			continue
 		}
@@ -172,7 +177,7 @@ func (p *parser) standardEndpoint(name string, cred *Credential) *Endpoint {
 
 // endpoint reads one item of `endpoints:`, a standard name or a mapping, and
 // returns it with the field that names it.
-func (p *parser) endpoint(f field, cred *Credential, interval dur) (*Endpoint, field) {
+func (p *parser) endpoint(f field, cred *Credential, interval dur, own map[*Endpoint]relaySetting) (*Endpoint, field) {
 	if f.val.Kind == yaml.ScalarNode && f.val.ShortTag() == "!!str" {
 		if _, ok := standard[f.val.Value]; !ok {
 			p.errorf(f.line, f.path, "%q is not a standard endpoint (%s); a custom endpoint is a mapping with name, protocol, port and tls",
@@ -188,8 +193,10 @@ func (p *parser) endpoint(f field, cred *Credential, interval dur) (*Endpoint, f
 		p.typeErr(f, "a standard endpoint name or a mapping")
 		return nil, f
 	}
-	fs, _ := p.mapping(f, "name", "protocol", "port", "tls", "credential", "verify_certificate", "interval", "timeout")
+	fs, _ := p.mapping(f, "name", "protocol", "port", "tls", "credential", "verify_certificate", "interval", "timeout",
+		"relay_test", "relay_test_recipient")
 	e := &Endpoint{Line: f.line, VerifyCertificate: true}
+	own[e] = p.relaySetting(fs)
 	if !fs["name"].present() {
 		p.errorf(f.line, f.path, "name is required")
 	}

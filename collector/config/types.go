@@ -115,6 +115,10 @@ type Endpoint struct {
 	Interval          time.Duration // effective
 	Timeout           time.Duration // effective
 	Line              int           // line in the config file where it was declared (0 = implied)
+	// RelayTest runs the open-relay test (smtp protocol only; effective:
+	// the endpoint's relay_test, else the server's, default false).
+	RelayTest          bool
+	RelayTestRecipient string // effective; DefaultRelayTestRecipient when not given
 }
 
 // Domain is one mail domain whose DNS posture is checked.

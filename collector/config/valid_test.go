@@ -108,7 +108,7 @@ func TestFull(t *testing.T) {
 	if mx1.Addresses != AddressesIPv4 {
 		t.Errorf("mx1 addresses = %q, want the global ipv4", mx1.Addresses)
 	}
-	if lines := []int{29, 30, 32, 40}; !slices.EqualFunc(mx1.Endpoints, lines, func(e *Endpoint, l int) bool { return e.Line == l }) {
+	if lines := []int{31, 32, 34, 44}; !slices.EqualFunc(mx1.Endpoints, lines, func(e *Endpoint, l int) bool { return e.Line == l }) {
 		t.Errorf("endpoint lines, want %v", lines)
 	}
 	mx2 := cfg.Servers[1]
@@ -127,7 +127,7 @@ func TestFull(t *testing.T) {
 	d := cfg.Domains[0]
 	wantD := Domain{Domain: "example.com", DKIMSelectors: []string{"s1", "s2048"},
 		Checks:     []string{"mx", "spf", "dmarc", "dkim", "mta_sts", "tls_rpt", "dane", "ptr"},
-		DNSBLZones: []string{"zen.spamhaus.org"}, SMTPPort: 25, Interval: 15 * time.Minute, Timeout: f, Line: 53}
+		DNSBLZones: []string{"zen.spamhaus.org"}, SMTPPort: 25, Interval: 15 * time.Minute, Timeout: f, Line: 57}
 	if !reflect.DeepEqual(*d, wantD) {
 		t.Errorf("domain:\n got %+v\nwant %+v", *d, wantD)
 	}
@@ -135,7 +135,7 @@ func TestFull(t *testing.T) {
 	wantD = Domain{Domain: "example.org",
 		Checks:     []string{"mx", "spf", "dmarc", "mta_sts", "tls_rpt", "dane", "ptr", "dnsbl", "autoconfig", "srv"},
 		DNSBLZones: []string{"zen.spamhaus.org"}, Discover: true, SMTPPort: 2525, Interval: 15 * time.Minute,
-		Timeout: f, Line: 60}
+		Timeout: f, Line: 64}
 	if !reflect.DeepEqual(*d, wantD) {
 		t.Errorf("domain:\n got %+v\nwant %+v", *d, wantD)
 	}

@@ -51,6 +51,7 @@ type session struct {
 	r     *Result
 	guard *guardConn
 	conn  net.Conn
+	addr  netip.Addr // the address dialled
 	// use, when set, is called with the logged-in client (*smtp.Client or
 	// *imapclient.Client) before logout: see With.
 	use func(client any) error
@@ -103,6 +104,7 @@ func (s *session) dial(ctx context.Context) error {
 		return fail(ReasonConnect, fmt.Errorf("connect %s: %w", target, err))
 	}
 	s.log.Debug("connected", "address", target)
+	s.addr = addr
 	deadline, _ := ctx.Deadline()
 	limit := s.t.ReadLimit
 	if limit <= 0 {

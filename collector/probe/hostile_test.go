@@ -118,7 +118,7 @@ func hostileCases() []hostileCase {
 		}, ReasonProtocol},
 		{"421 greeting", config.SMTP, config.TLSNone, func(*testPKI) func(net.Conn, *bufio.Reader) {
 			return func(c net.Conn, _ *bufio.Reader) { c.Write([]byte("421 4.3.2 shutting down\r\n")) }
-		}, ReasonGreeting},
+		}, ReasonTempfail},
 		{"IMAP BYE at greeting", config.IMAP, config.TLSNone, func(*testPKI) func(net.Conn, *bufio.Reader) {
 			return func(c net.Conn, _ *bufio.Reader) { c.Write([]byte("* BYE overloaded\r\n")) }
 		}, ReasonGreeting},

@@ -41,6 +41,10 @@ const (
 	famQuotaLimit
 	famQuotaMessagesUsed
 	famQuotaMessagesLimit
+	famRelayAccepted
+	famRelayResult
+	famBannerInfo
+	famBannerMatchesPTR
 	numFamilies
 )
 
@@ -71,6 +75,10 @@ var families = [numFamilies]familySpec{
 	famQuotaLimit:         {"mail_mailbox_quota_limit_bytes", "Storage limit of the INBOX quota root (RFC 9208).", nil},
 	famQuotaMessagesUsed:  {"mail_mailbox_quota_used_messages", "Messages in the INBOX quota root, where the server reports MESSAGE (RFC 9208).", nil},
 	famQuotaMessagesLimit: {"mail_mailbox_quota_limit_messages", "Message limit of the INBOX quota root, where the server reports MESSAGE (RFC 9208).", nil},
+	famRelayAccepted:      {"mail_smtp_relay_accepted", "Relay test: 1 when RCPT to the foreign recipient, written as variant, got a 2xx reply.", []string{"variant"}},
+	famRelayResult:        {"mail_smtp_relay_test_result_info", "Relay test verdict: refused (5xx), open (2xx for any variant) or inconclusive (4xx or no answer).", []string{"result"}},
+	famBannerInfo:         {"mail_smtp_banner_info", "Host names from the SMTP 220 greeting and the EHLO reply.", []string{"greeting_host", "ehlo_host"}},
+	famBannerMatchesPTR:   {"mail_smtp_banner_matches_ptr", "1 when the greeting's host name is a PTR name of the address dialled.", nil},
 }
 
 // Values of mail_auth_mechanism_offered's `stage` label.
@@ -176,6 +184,24 @@ func eachSample(r *Result, f family, fn func(v float64, x extraValues)) {
 	case famQuotaMessagesLimit:
 		if q := r.Quota; q != nil && q.Messages >= 0 {
 			fn(float64(q.MessageLimit), extraValues{})
+		}
+	case famRelayAccepted:
+		if r.Relay != nil {
+			for _, rp := range r.Relay.Rcpts {
+				fn(b2f(r.Relay.Accepted(rp.Variant)), xv(string(rp.Variant)))
+			}
+		}
+	case famRelayResult:
+		if r.Relay != nil {
+			fn(1, xv(string(r.Relay.Verdict)))
+		}
+	case famBannerInfo:
+		if b := r.Banner; b != nil {
+			fn(1, xv(b.GreetingHost, b.EHLOHost))
+		}
+	case famBannerMatchesPTR:
+		if b := r.Banner; b != nil && b.PTRChecked {
+			fn(b2f(b.MatchesPTR()), extraValues{})
 		}
 	}
 }

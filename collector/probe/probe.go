@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/relaytest"
 )
 
 // Target is everything one probe needs. Its whole world comes in here: no
@@ -43,6 +44,14 @@ type Target struct {
 	IMAPOptions *imapclient.Options
 	// ReadLimit caps the bytes a server may send in one probe; 0 = DefaultReadLimit.
 	ReadLimit int64
+	// RelayTest, when set on an SMTP endpoint, runs the open-relay test
+	// after EHLO (and TLS) and before any login; see package relaytest.
+	// An empty ServerDomain is filled in from Host.
+	RelayTest *relaytest.Config
+	// LookupPTR, when set, returns the PTR names of the address an SMTP
+	// probe dialled, to compare with the greeting's host name; nil = no
+	// comparison. It gets the probe's context.
+	LookupPTR func(ctx context.Context, ip netip.Addr) ([]string, error)
 }
 
 // DefaultReadLimit bounds what a server may send during one probe. A mail

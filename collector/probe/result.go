@@ -2,6 +2,9 @@ package probe
 
 import (
 	"time"
+
+	"github.com/mail-exporter/mail_exporter/collector/banner"
+	"github.com/mail-exporter/mail_exporter/collector/relaytest"
 )
 
 // Phase names one timed step of a probe (SPEC section 2).
@@ -16,6 +19,7 @@ const (
 	PhaseStartTLS     Phase = "starttls"
 	PhaseAuth         Phase = "auth"
 	PhaseQuota        Phase = "quota"
+	PhaseTransaction  Phase = "transaction" // MAIL FROM through the last RCPT reply (relay test)
 	PhaseLogout       Phase = "logout"
 )
 
@@ -33,6 +37,10 @@ const (
 	ReasonCertificate         Reason = "certificate"
 	ReasonAuth                Reason = "auth"
 	ReasonProtocol            Reason = "protocol"
+	// ReasonTempfail: a 4xx greeting, or a 4xx at MAIL/RCPT in a relay test
+	// (greylisting, rate limits, 421 too many connections). The server is
+	// there and said "later": distinct from down (SPEC 6.2).
+	ReasonTempfail Reason = "tempfail"
 )
 
 // PhaseTiming is how long one phase took. A phase that runs twice (the
@@ -78,6 +86,12 @@ type Result struct {
 	AuthSuccess *bool
 
 	Quota *Quota
+
+	// Banner holds the SMTP greeting and EHLO host names (SMTP only, set
+	// once a greeting was read).
+	Banner *banner.Facts
+	// Relay is the relay test's outcome, where one ran.
+	Relay *relaytest.Result
 }
 
 // Quota is the INBOX quota root's usage (RFC 9208), in bytes.

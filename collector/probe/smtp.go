@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/mail-exporter/mail_exporter/collector/banner"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 )
 
@@ -27,10 +28,16 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 	if err != nil {
 		return greetingError(err)
 	}
-	// RFC 5321 4.2: 220 is service ready; 421/554 mean "go away".
+	// RFC 5321 4.2: 220 is service ready; 554 means "go away"; a 4xx
+	// (421 service not available, RFC 5321 3.8) means "not now".
+	if code/100 == 4 {
+		return fail(ReasonTempfail, fmt.Errorf("greeting %d %s", code, clip(strings.Join(lines, " "))))
+	}
 	if code != 220 {
 		return fail(ReasonGreeting, fmt.Errorf("greeting %d %s", code, clip(lines[0])))
 	}
+	r.Banner = &banner.Facts{GreetingHost: banner.Host(lines[0])}
+	defer s.lookupPTR(ctx, r)
 
 	if ep.TLS == config.TLSStartTLS {
 		done = s.phase(PhaseCapabilities)
@@ -61,7 +68,8 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 	// go-smtp insists on reading a greeting first; after STARTTLS there is
 	// none (RFC 3207 4.2), and before it we read the real one ourselves, so
 	// it is shown a one-line copy of it.
-	c := smtp.NewClient(replayConn{Conn: s.conn, r: io.MultiReader(strings.NewReader("220 "+clip(lines[0])+"\r\n"), lr.br)})
+	sn := &ehloSniffer{Conn: replayConn{Conn: s.conn, r: io.MultiReader(strings.NewReader("220 "+clip(lines[0])+"\r\n"), lr.br)}}
+	c := smtp.NewClient(sn)
 	defer c.Close()
 
 	done = s.phase(PhaseCapabilities)
@@ -70,6 +78,7 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 	if err != nil {
 		return smtpError(err, ReasonProtocol, "EHLO")
 	}
+	r.Banner.EHLOHost = sn.host()
 	mechs := ""
 	if ok, v := c.Extension("AUTH"); ok {
 		mechs = v
@@ -77,6 +86,19 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 	r.AuthMechanisms = upperSorted(strings.Fields(mechs))
 	if ep.TLS == config.TLSNone {
 		r.PreTLSAuthMechanisms = r.AuthMechanisms
+	}
+
+	// The relay test runs before any login: relaying for a logged-in user
+	// is what submission is for.
+	var later error // a tempfail of the relay test, reported once the session ends
+	if s.t.RelayTest != nil {
+		later = s.relayTest(ctx, c, r)
+		if later != nil && failReason(ctx, later) != ReasonTempfail {
+			return later
+		}
+		if r.Relay.Closing() {
+			return later // 421: the server hung up
+		}
 	}
 
 	if cred := ep.Credential; cred != nil {
@@ -101,7 +123,7 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 	if err != nil && !isClosed(err) {
 		return smtpError(err, ReasonProtocol, "QUIT")
 	}
-	return nil
+	return later
 }
 
 // smtpEHLO sends EHLO and returns the extensions keyed by upper-case

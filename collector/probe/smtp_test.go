@@ -172,7 +172,8 @@ func TestSMTPHostileGreetings(t *testing.T) {
 	}{
 		{"never greets", func(c net.Conn, r *bufio.Reader) { r.ReadByte() }, ReasonTimeout},
 		{"slams the door", func(c net.Conn, r *bufio.Reader) {}, ReasonGreeting},
-		{"421 greeting", func(c net.Conn, r *bufio.Reader) { c.Write([]byte("421 too busy\r\n")) }, ReasonGreeting},
+		{"421 greeting", func(c net.Conn, r *bufio.Reader) { c.Write([]byte("421 too busy\r\n")) }, ReasonTempfail}, // SPEC 6.2: 4xx greeting is tempfail, not down
+		{"554 greeting", func(c net.Conn, r *bufio.Reader) { c.Write([]byte("554 go away\r\n")) }, ReasonGreeting},
 		{"garbage greeting", func(c net.Conn, r *bufio.Reader) { c.Write([]byte("HTTP/1.1 400 Bad Request\r\n")) }, ReasonGreeting},
 		{"over-long line", func(c net.Conn, r *bufio.Reader) {
 			c.Write([]byte("220 " + strings.Repeat("x", 100<<10) + "\r\n"))

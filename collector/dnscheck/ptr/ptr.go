@@ -34,21 +34,34 @@ type Result struct {
 	Problems  []error
 }
 
+// Names returns the PTR names of ip (RFC 1035 3.5, RFC 3596 2.5), lower
+// case without the trailing dot; none when there is no PTR record. The
+// error wraps resolver.ErrDNS when the lookup failed.
+func Names(ctx context.Context, r resolver.Resolver, ip netip.Addr) ([]string, error) {
+	rev, err := dns.ReverseAddr(ip.Unmap().String())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", resolver.ErrDNS, err)
+	}
+	a, err := r.Lookup(ctx, rev, dns.TypePTR)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range resolver.Of[*dns.PTR](a) {
+		names = append(names, strings.TrimSuffix(strings.ToLower(p.Ptr), "."))
+	}
+	return names, nil
+}
+
 // Check looks up the PTR records of ip and the addresses of each name. The
 // error wraps resolver.ErrDNS when a lookup failed.
 func Check(ctx context.Context, r resolver.Resolver, ip netip.Addr) (*Result, error) {
 	res := &Result{IP: ip}
-	rev, err := dns.ReverseAddr(ip.Unmap().String())
-	if err != nil {
-		return res, fmt.Errorf("%w: %v", resolver.ErrDNS, err)
-	}
-	a, err := r.Lookup(ctx, rev, dns.TypePTR)
+	names, err := Names(ctx, r, ip)
 	if err != nil {
 		return res, err
 	}
-	for _, p := range resolver.Of[*dns.PTR](a) {
-		res.Names = append(res.Names, strings.TrimSuffix(strings.ToLower(p.Ptr), "."))
-	}
+	res.Names = names
 	if len(res.Names) == 0 {
 		res.Problems = append(res.Problems, fmt.Errorf("%w for %s", ErrNoPTR, ip))
 		return res, nil
