@@ -46,7 +46,7 @@ func (s *session) relayTest(ctx context.Context, c *smtp.Client, r *Result) erro
 func deferredText(res *relaytest.Result) string {
 	for _, rp := range append([]relaytest.Reply{res.Mail}, res.Rcpts...) {
 		if rp.Outcome == relaytest.Defer {
-			return fmt.Sprintf("%s: %d %s", rp.Command, rp.Code, clip(rp.Text))
+			return fmt.Sprintf("%s: %d %s", rp.Command, rp.Code, rp.Text) // clipped to 200 by relaytest
 		}
 	}
 	return "4xx"

@@ -16,6 +16,10 @@ const (
 	CodeCertExpiring   = "cert_expiring"
 	CodeTLSOld         = "tls_old"
 	CodePlaintextAuth  = "plaintext_auth_offered"
+	CodeOpenRelay      = "open_relay"
+	CodeRelayUnknown   = "relay_test_inconclusive"
+	CodeBannerPTR      = "banner_ptr_mismatch"
+	CodeBannerMX       = "banner_mx_mismatch"
 )
 
 // CodeInfo documents one of the report's own finding codes.
@@ -30,6 +34,10 @@ var Codes = []CodeInfo{
 	{CodeDNSSECInsecure, "warning", "The domain's answers are not DNSSEC-authenticated (`mail_dnssec_secure` 0)."},
 	{CodeCertExpiring, "warning, critical", "The certificate verifies but expires within 14 days (critical within 3)."},
 	{CodeTLSOld, "warning", "TLS 1.0 or 1.1 was negotiated (RFC 8996)."},
+	{CodeOpenRelay, "critical", "The relay test got a 2xx to RCPT for a foreign recipient (`mail_smtp_relay_accepted{variant}` 1, `mail_smtp_relay_test_result_info{result=\"open\"}`): anyone can send mail through the server."},
+	{CodeRelayUnknown, "warning", "The relay test got a 4xx or no answer to RCPT, and no 2xx (`result=\"inconclusive\"`): it could not tell."},
+	{CodeBannerPTR, "warning", "The host name in the 220 greeting is not a PTR name of the address dialled (`mail_smtp_banner_matches_ptr` 0). Not an FCrDNS failure (that is the `ptr` check)."},
+	{CodeBannerMX, "warning", "The host name in the 220 greeting is not the MX name dialled (port 25 endpoints addressed by name)."},
 	{CodePlaintextAuth, "warning", "A password login is offered before STARTTLS (`mail_plaintext_auth_offered` 1; see \"Plaintext login before STARTTLS\")."},
 }
 

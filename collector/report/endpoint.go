@@ -46,6 +46,7 @@ func Endpoint(host string, ep *config.Endpoint, r *probe.Result, now time.Time) 
 	for _, p := range r.Phases {
 		it.Figures["phase_"+string(p.Phase)+"_seconds"] = p.Duration.Seconds()
 	}
+	parts = append(parts, mxSummary(r)...)
 	parts = append(parts, phaseText(r))
 	if r.AuthSuccess != nil {
 		parts = append(parts, "login "+map[bool]string{true: "ok", false: "failed"}[*r.AuthSuccess])
@@ -129,7 +130,11 @@ func endpointFindings(host string, ep *config.Endpoint, r *probe.Result, now tim
 	var fs []Finding
 	addr := fmt.Sprintf("%s:%d", host, ep.Port)
 	if !r.Success && r.Reason != probe.ReasonCertificate {
-		fs = append(fs, Finding{Status: Critical, Code: string(r.Reason), Message: r.Error, Advice: reasonAdvice(r.Reason, addr, ep)})
+		st := Critical
+		if r.Reason == probe.ReasonTempfail {
+			st = Warning // the server is there and said "later": not down
+		}
+		fs = append(fs, Finding{Status: st, Code: string(r.Reason), Message: r.Error, Advice: reasonAdvice(r.Reason, addr, ep)})
 	}
 	if t := r.TLS; t != nil {
 		if !t.Verified {
@@ -155,6 +160,7 @@ func endpointFindings(host string, ep *config.Endpoint, r *probe.Result, now tim
 				Advice: "TLS 1.0 and 1.1 are deprecated (RFC 8996): enable TLS 1.2 and 1.3 on the server."})
 		}
 	}
+	fs = append(fs, mxFindings(host, ep, r)...)
 	if r.PlaintextAuthOffered != nil && *r.PlaintextAuthOffered {
 		fs = append(fs, Finding{Status: Warning, Code: CodePlaintextAuth, Message: plaintextMessage(ep, r),
 			Advice: "Clients could send passwords in the clear. Offer password logins only after STARTTLS (Postfix: smtpd_tls_auth_only = yes, or smtpd_sasl_security_options = noanonymous, noplaintext; Dovecot: disable_plaintext_auth = yes with ssl = yes or required)."})
@@ -201,6 +207,8 @@ func reasonAdvice(reason probe.Reason, addr string, ep *config.Endpoint) string 
 		return "The server does not offer STARTTLS (or refused it), so mail and passwords would go unencrypted. Configure a certificate for the service (Postfix: smtpd_tls_cert_file; Dovecot: ssl_cert) or, if this port is implicit TLS, set tls: implicit."
 	case probe.ReasonTLSHandshake:
 		return "TLS could not be set up. The port may speak plaintext first (use STARTTLS), or the server's TLS configuration (protocols, ciphers, certificate file) is broken."
+	case probe.ReasonTempfail:
+		return "The server answered with a temporary failure (4xx): greylisting, a rate or connection limit (421 too many connections), or a policy that defers unknown clients. Senders retry, so mail is delayed, not lost; if it persists, check the limits for this client (Postfix: smtpd_client_connection_count_limit, postscreen, the greylisting policy) and the server's log for the reason."
 	case probe.ReasonAuth:
 		return "Login failed. Check the username and password, that the account is not locked, and that the server offers a mechanism after TLS (PLAIN or LOGIN)."
 	}

@@ -163,6 +163,9 @@ notify_classes =
 # A daemon that fails at start (say, Dovecot's auth socket went away) is retried after 1s,
 # not 60s.
 service_throttle_time = 1s
+{{- range .PostfixExtra}}
+{{.}}
+{{- end}}
 `))
 
 var postfixMasterCf = template.Must(template.New("master.cf").Parse(`# Written by collector/internal/peers. chroot = n everywhere: Dovecot's auth socket is
@@ -225,6 +228,7 @@ type confData struct {
 	AuthSocket                                        string
 	DovecotExtra, SubmissionExtra                     []string // auth.go
 	GreetDelay                                        int      // seconds; 0 = none (greet.go)
+	PostfixExtra                                      []string // mx.go
 }
 
 func (m *Mail) confData() confData {
@@ -243,6 +247,7 @@ func (m *Mail) confData() confData {
 		DovecotExtra:    m.cfg.dovecotExtra,
 		SubmissionExtra: m.cfg.submissionExtra,
 		GreetDelay:      m.cfg.greetDelay,
+		PostfixExtra:    m.cfg.postfixExtra,
 	}
 }
 

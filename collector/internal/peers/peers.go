@@ -92,6 +92,7 @@ type mailConfig struct {
 	pick       func(n int) ([]int, error) // tests: simulate a port taken meanwhile
 
 	dovecotExtra, submissionExtra []string // auth.go
+	postfixExtra                  []string // mx.go: main.cf lines after the defaults
 }
 
 // WithUsers adds logins (full addresses; a bare name gets "@example.test") with their
@@ -133,7 +134,7 @@ var (
 	doveadmBin     = "/usr/bin/doveadm"
 	postfixMaster  = "/usr/lib/postfix/sbin/master"
 	requiredMailFS = []string{
-		dovecotBin, doveadmBin, postfixMaster,
+		dovecotBin, doveadmBin, postfixMaster, "/usr/sbin/postqueue",
 		"/usr/lib/dovecot/imap", "/usr/lib/dovecot/pop3", "/usr/lib/dovecot/lmtp",
 		"/usr/lib/postfix/sbin/smtpd", "/usr/lib/postfix/sbin/lmtp", "/usr/lib/postfix/sbin/postlogd",
 	}
