@@ -194,6 +194,7 @@ servers:
   - {name: down, host: 127.0.0.1, labels: {site: lab}, endpoints: [{name: smtp, port: 9}]}
   - {name: partly, host: dual.dash.test, tls_server_name: %s, ca_file: %s, labels: {site: lab}, endpoints: [{name: smtp, port: %d}]}
   - {name: wrongname, host: %s, tls_server_name: other.example.test, ca_file: %s, labels: {site: lab}, endpoints: [{name: imaps, port: %d, credential: none}]}
+  - {name: mx, host: mx.dash.test, tls_server_name: %s, ca_file: %s, labels: {site: lab}, endpoints: [{name: smtp, port: %d, relay_test: true}]}
 domains:
   - {domain: dash.test, dkim_selectors: [s1, s2, s3], smtp_port: %d, dnsbl_zones: [bl.test], checks: [mx, spf, dmarc, dkim, mta_sts, tls_rpt, dane, ptr, dnsbl]}
 roundtrips:
@@ -203,6 +204,7 @@ roundtrips:
 		good.Host, good.ServerName, good.CAFile, good.Ports["smtp"], good.Ports["submission"], good.Ports["imap"], good.Ports["imaps"], good.Ports["pop3s"],
 		expiring.Host, expiring.CAFile, expiring.Ports["imaps"], expiring.Ports["imap"], good.ServerName, good.CAFile, good.Ports["smtp"],
 		good.Host, good.CAFile, good.Ports["imaps"],
+		good.ServerName, good.CAFile, good.Ports["smtp"],
 		good.Ports["smtp"], good.User, good.User, good.User))
 	exp := startExporter(t, "--config.file="+cfg)
 	exp.waitMetric(t, `mail_roundtrip_success\{roundtrip="loop"\}`, func(v float64) bool { return v == 1 })

@@ -86,7 +86,7 @@ func domain() *dashboard.DashboardBuilder {
 		SortBy([]sortBuilder{common.NewTableSortByFieldStateBuilder().DisplayName("listed").Desc(true)}).
 		OverrideByName("listed", []dashboard.DynamicConfigValue{prop("mappings", badIfTrue), cellBackground()})
 
-	return newDashboard(UIDDomain, "Mail / Domain detail",
+	return withMXPosture(newDashboard(UIDDomain, "Mail / Domain detail",
 		"One domain's DNS: every check and its problems, DMARC, SPF, DKIM, MTA-STS, DANE, DNSSEC, reverse DNS and blocklists.").
 		WithVariable(jobVar()).
 		WithVariable(domainVar(false)).
@@ -116,7 +116,7 @@ func domain() *dashboard.DashboardBuilder {
 			"validating resolver.", valueMap(mapping{"1", "secure", green}, mapping{"0", "INSECURE", orange}),
 			query("A", d("mail_dnssec_secure"), "{{zone}}")).Span(8).Height(6)).
 		WithPanel(statusStat("Reverse DNS", "Per MX address: forward-confirmed reverse DNS (iprev).", validBad,
-			query("A", d("mail_ptr_valid"), "{{mx}} {{ip}}")).Span(8).Height(6)).
+			query("A", d("mail_ptr_valid"), "{{mx}} {{ip}}")).Span(8).Height(6))).
 		WithRow(dashboard.NewRowBuilder("Blocklists")).
 		WithPanel(dnsbl.Span(12).Height(7)).
 		WithPanel(timeline("Listings over time", "When each MX address was listed.", badIfTrue,
