@@ -34,6 +34,7 @@ type checkFlags struct {
 	output       *string
 	verbose      *bool
 	ehlo         *string
+	relayTest    *bool
 }
 
 // checkHelp is the check command's description in its --help.
@@ -54,6 +55,7 @@ func addCheckFlags(c *kingpin.Application) *checkFlags {
 		output:       c.Flag("output", "Report format: text or json.").Default("text").Enum("text", "json"),
 		verbose:      c.Flag("verbose", "Include each dialogue's transcript (secrets masked).").Short('v').Bool(),
 		ehlo:         c.Flag("ehlo-name", "EHLO name; default: this machine's hostname.").PlaceHolder("NAME").String(),
+		relayTest:    c.Flag("relay-test", "With an smtp:// or smtps:// URL: also run the open-relay test (RCPT TO a foreign recipient, never DATA).").Bool(),
 	}
 	return f
 }

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/mail-exporter/mail_exporter/collector"
+	"github.com/mail-exporter/mail_exporter/collector/banner"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
+	"github.com/mail-exporter/mail_exporter/collector/relaytest"
 	"github.com/mail-exporter/mail_exporter/collector/report"
 )
 
@@ -55,10 +57,17 @@ func probeEndpoint(ctx context.Context, f *checkFlags, roots *x509.CertPool, hos
 	if *f.verbose {
 		tr = probe.NewTranscript()
 	}
-	r := probe.Run(ctx, probe.Target{
+	t := probe.Target{
 		Server: host, Host: host, ServerName: host, Endpoint: ep, RootCAs: roots,
 		EHLOName: ehloName(f), Resolver: probe.NewResolver(*f.resolver), Transcript: tr, Logger: discardLogger(),
-	})
+	}
+	if ep.Protocol == config.SMTP {
+		t.LookupPTR = banner.PTRLookup(*f.resolver)
+		if ep.RelayTest {
+			t.RelayTest = &relaytest.Config{Recipient: ep.RelayTestRecipient}
+		}
+	}
+	r := probe.Run(ctx, t)
 	it := report.Endpoint(host, ep, r, time.Now())
 	if tr != nil {
 		it.Transcript = tr.String()
@@ -76,6 +85,12 @@ func checkURL(ctx context.Context, f *checkFlags, cred *config.Credential, start
 		return nil, err
 	}
 	ep.Credential = cred
+	if *f.relayTest {
+		if ep.Protocol != config.SMTP {
+			return nil, fmt.Errorf("%w: --relay-test needs an smtp:// or smtps:// URL", errUsage)
+		}
+		ep.RelayTest, ep.RelayTestRecipient = true, config.DefaultRelayTestRecipient
+	}
 	rep := report.New(*f.target, started)
 	it, _ := probeEndpoint(ctx, f, roots, host, ep)
 	rep.Add(report.EndpointSection(ep), it)

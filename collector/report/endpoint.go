@@ -22,7 +22,7 @@ func EndpointSection(ep *config.Endpoint) string {
 	switch {
 	case ep.Protocol == config.IMAP || ep.Protocol == config.POP3:
 		return "incoming"
-	case ep.Port == 25 || ep.Name == "smtp":
+	case ep.Port == 25 || ep.Name == "smtp" || ep.RelayTest:
 		return "mx"
 	}
 	return "outgoing"

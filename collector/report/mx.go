@@ -41,6 +41,8 @@ func mxFindings(host string, ep *config.Endpoint, r *probe.Result) []Finding {
 		}
 	}
 	b := r.Banner
+	// The banner matters where other MTAs connect: port 25, or an endpoint
+	// the relay test treats as an MX (see EndpointSection).
 	if b == nil || b.GreetingHost == "" || EndpointSection(ep) != "mx" {
 		return fs
 	}

@@ -23,4 +23,10 @@ var (
 	WithPlaintextAuth               = peers.WithPlaintextAuth
 	WithSubmissionChallengeResponse = peers.WithSubmissionChallengeResponse
 	NewCA                           = peers.NewCA
+
+	WithOpenRelay           = peers.WithOpenRelay
+	WithDebianRelayDefaults = peers.WithDebianRelayDefaults
+	WithMyHostname          = peers.WithMyHostname
+	WithGreylisting         = peers.WithGreylisting
+	WithConnectionLimit     = peers.WithConnectionLimit
 )
