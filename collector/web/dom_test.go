@@ -78,6 +78,13 @@ func (n *node) find(key, val string) *node {
 func (n *node) findClass(c string) *node { return n.first(func(m *node) bool { return m.hasClass(c) }) }
 func (n *node) findTag(tag string) *node { return n.first(func(m *node) bool { return m.tag == tag }) }
 
+func (n *node) parent() *node {
+	if n == nil {
+		return nil
+	}
+	return wrap(n.Parent)
+}
+
 func (n *node) parentTag() string {
 	if n == nil || n.Parent == nil {
 		return ""

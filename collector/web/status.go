@@ -43,8 +43,16 @@ type StatusOptions struct {
 var templateFS embed.FS
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"bar":   func(v checkView) template.HTML { return uptimeBar(v.Samples, v.Slots, "bar") },
-	"spark": func(v checkView) template.HTML { return sparkline(v.Samples, v.Slots, "spark") },
+	// The status page: every kept result in the bar, the last sparkRuns
+	// in the sparkline (enough for its width, and half the bytes).
+	"bar": func(v checkView) template.HTML { return uptimeBar(v.Samples, v.Slots, "bar", false) },
+	"spark": func(v checkView) template.HTML {
+		ss, slots := v.Samples, min(v.Slots, sparkRuns)
+		return sparkline(ss[max(0, len(ss)-slots):], slots, "spark")
+	},
+	// The check page: separators between the results, every one drawn.
+	"fullBar":   func(v checkView) template.HTML { return uptimeBar(v.Samples, v.Slots, "bar", true) },
+	"fullSpark": func(v checkView) template.HTML { return sparkline(v.Samples, v.Slots, "spark") },
 	"days": func(d float64) string {
 		if d < 0 {
 			return fmt.Sprintf("expired %.0f d ago", -d)
@@ -57,6 +65,9 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"clock": clock,
 	"dur":   fmtDur,
 }).ParseFS(templateFS, "templates/*"))
+
+// sparkRuns is how many results the status page's sparklines draw.
+const sparkRuns = 30
 
 // statusPage is the data of the main page.
 type statusPage struct {

@@ -14,7 +14,7 @@ import (
 // right, one slot per sample the store can hold (empty slots on the left
 // until it is full). Runs of equal results become one rectangle, with a
 // <title> that a pointer shows; thin separators mark each sample.
-func uptimeBar(samples []history.Sample, slots int, class string) template.HTML {
+func uptimeBar(samples []history.Sample, slots int, class string, separators bool) template.HTML {
 	slots = max(slots, len(samples))
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="%s" viewBox="0 0 %d 10" preserveAspectRatio="none" role="img" data-samples="%d" data-slots="%d" aria-label="%s">`,
@@ -39,7 +39,7 @@ func uptimeBar(samples []history.Sample, slots int, class string) template.HTML 
 		fmt.Fprintf(&b, `<rect class="%s" x="%d" y="0" width="%d" height="10"><title>%s</title></rect>`, cls, x+i, j-i, template.HTMLEscapeString(title))
 		i = j
 	}
-	if slots > 1 {
+	if separators && slots > 1 {
 		// One path of separators between the slots.
 		b.WriteString(`<path class="sep" d="`)
 		for i := 1; i < slots; i++ {
@@ -64,40 +64,42 @@ func barLabel(samples []history.Sample) string {
 // sparkline draws each sample's duration as a bar stacked by phase group
 // (connect, TLS, the server's dialogue), or the whole duration where a
 // check has no phases (domains, roundtrips). The scale is the largest
-// duration kept, printed beside it.
+// duration shown. Each bar is a vertical stroke in a path per phase group,
+// in whole units of a 10×100 grid per slot: a few bytes per bar.
 func sparkline(samples []history.Sample, slots int, class string) template.HTML {
 	slots = max(slots, len(samples))
-	const h = 20.0
+	const h = 100
 	var top time.Duration
 	for _, s := range samples {
 		top = max(top, s.Total, sumPhases(s))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="%s" viewBox="0 0 %d %g" preserveAspectRatio="none" role="img" aria-label="latency by phase, up to %s">`,
-		class, slots, h, fmtDur(top))
+	fmt.Fprintf(&b, `<svg class="%s" viewBox="0 0 %d %d" preserveAspectRatio="none" role="img" aria-label="latency by phase, up to %s">`,
+		class, slots*10, h, fmtDur(top))
 	if top <= 0 {
 		b.WriteString(`</svg>`)
 		return template.HTML(b.String())
 	}
-	scale := h / float64(top)
+	scale := float64(h) / float64(top)
 	x0 := slots - len(samples)
 	paths := make([]strings.Builder, history.NumPhases+1) // the phases, then "total" for checks without phases
 	for i, s := range samples {
-		x := float64(x0+i) + 0.1
-		base := h
+		x := (x0+i)*10 + 5
 		if sumPhases(s) == 0 {
-			if hgt := float64(s.Total) * scale; hgt > 0 {
-				fmt.Fprintf(&paths[history.NumPhases], "M%.1f %.2fh0.8v%.2fh-0.8z", x, base-hgt, hgt)
+			if y := h - int(float64(s.Total)*scale+0.5); y < h {
+				fmt.Fprintf(&paths[history.NumPhases], "M%d %dV%d", x, h, y)
 			}
 			continue
 		}
+		var sum time.Duration
+		base := h
 		for p := range history.NumPhases {
-			hgt := float64(s.Phases[p]) * scale
-			if hgt <= 0 {
-				continue
+			sum += s.Phases[p]
+			y := h - int(float64(sum)*scale+0.5)
+			if y < base {
+				fmt.Fprintf(&paths[p], "M%d %dV%d", x, base, y)
+				base = y
 			}
-			fmt.Fprintf(&paths[p], "M%.1f %.2fh0.8v%.2fh-0.8z", x, base-hgt, hgt)
-			base -= hgt
 		}
 	}
 	for p := range paths {

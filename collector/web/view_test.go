@@ -45,16 +45,21 @@ func TestBars(t *testing.T) {
 		ss = append(ss, history.Sample{At: t0.Add(time.Duration(i) * time.Minute), OK: ok, Code: code, Total: 30 * time.Millisecond,
 			Phases: [history.NumPhases]time.Duration{time.Millisecond, 9 * time.Millisecond, 20 * time.Millisecond}})
 	}
-	bar := string(uptimeBar(ss, 6, "bar"))
+	bar := string(uptimeBar(ss, 6, "bar", true))
 	for _, want := range []string{`data-samples="4" data-slots="6"`, `<rect class="empty" x="0" y="0" width="2"`,
 		`<rect class="up" x="2" y="0" width="2"`, `<rect class="down" x="4" y="0" width="1"`, `<rect class="up" x="5" y="0" width="1"`,
-		"connect</title>", "3 of the last 4 results ok"} {
+		"connect</title>", "3 of the last 4 results ok", `<path class="sep" d="M1 0v10M2 0v10M3 0v10M4 0v10M5 0v10"/>`} {
 		if !strings.Contains(bar, want) {
 			t.Errorf("bar lacks %q:\n%s", want, bar)
 		}
 	}
+	if strings.Contains(string(uptimeBar(ss, 6, "bar", false)), "sep") {
+		t.Error("separators drawn where none were asked for")
+	}
 	spark := string(sparkline(ss, 6, "spark"))
-	for _, want := range []string{`class="ph-connect"`, `class="ph-tls"`, `class="ph-server"`, "up to 30 ms"} {
+	// Bars stacked: connect 1 ms of 30 from 100 to 97, TLS to 67, the
+	// server's dialogue to the top; slot 2 (the first sample) at x=25.
+	for _, want := range []string{`<path class="ph-connect" d="M25 100V97`, `<path class="ph-tls" d="M25 97V67`, `<path class="ph-server" d="M25 67V0`, "up to 30 ms"} {
 		if !strings.Contains(spark, want) {
 			t.Errorf("sparkline lacks %q:\n%s", want, spark)
 		}
