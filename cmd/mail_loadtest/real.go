@@ -56,6 +56,7 @@ type realResult struct {
 	ProbeP99       float64 `json:"probe_duration_p99_seconds"`
 	ServerConnMean float64 `json:"server_connections_mean"`
 	ServerConnPeak int     `json:"server_connections_peak_per_address"`
+	ClientConnPeak int     `json:"exporter_connections_peak_per_address"`
 	ServerDuration float64 `json:"server_connection_seconds"` // Little's law: mean connections / arrivals per second
 	PeakRSSKB      int64   `json:"peak_rss_kb"`
 	RSSKB          int64   `json:"rss_kb_end"`
@@ -212,7 +213,7 @@ func (o *realOpts) measure(n int, mp mailpeersInfo) (*realResult, error) {
 		r.Overloaded = append(r.Overloaded, int(last.overloaded))
 	}
 	cpu1, busy1, t1 := cpuOf(c.pid()), machineBusy(), time.Now()
-	mean, peak := sampler.stop()
+	mean, peak, cpeak := sampler.stop()
 	r.LoadEnd = loadavg()
 	r.Seconds = t1.Sub(t0).Seconds()
 	probes := (last.ok + last.fail) - (first.ok + first.fail)
@@ -232,7 +233,7 @@ func (o *realOpts) measure(n int, mp mailpeersInfo) (*realResult, error) {
 	}
 	r.ProbeLagP50, r.ProbeLagP99 = probeLag.quantile(0.5), probeLag.quantile(0.99)
 	r.ProbeMean, r.ProbeP99 = meanP99(last.durations)
-	r.ServerConnMean, r.ServerConnPeak = mean, peak
+	r.ServerConnMean, r.ServerConnPeak, r.ClientConnPeak = mean, peak, cpeak
 	r.ServerDuration = mean / r.ProbesPerSec
 	r.PeakRSSKB, _ = memKB(c.pid(), "VmHWM")
 	r.RSSKB, _ = memKB(c.pid(), "VmRSS")
@@ -312,12 +313,12 @@ func realScrape(client *http.Client, url string) (*realScrapeResult, error) {
 }
 
 func printReal(w io.Writer, rs []realResult) {
-	fmt.Fprintln(w, "endpoints  asked/s  done/s  success  skipped(share)  lag p50/p99/max-bucket  probe lag p50/p99  overloaded(per scrape)  probe mean/p99 (exporter)  at server: conns mean, peak/address, s/conn  RSS end/peak MB  exporter cores  machine busy cores  load start -> end")
+	fmt.Fprintln(w, "endpoints  asked/s  done/s  success  skipped(share)  lag p50/p99/max-bucket  probe lag p50/p99  overloaded(per scrape)  probe mean/p99 (exporter)  at server: conns mean, peak/address (exporter's ends), s/conn  RSS end/peak MB  exporter cores  machine busy cores  load start -> end")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%9d  %7.1f  %6.1f  %7.4f  %7.0f(%4.1f%%)  %6.3fs/%6.3fs/%gs  %6.3fs/%6.3fs  %v  %.3fs/%.3fs  %.2f, %d, %.3fs  %d/%d  %.2f  %.2f  %s -> %s\n",
+		fmt.Fprintf(w, "%9d  %7.1f  %6.1f  %7.4f  %7.0f(%4.1f%%)  %6.3fs/%6.3fs/%gs  %6.3fs/%6.3fs  %v  %.3fs/%.3fs  %.2f, %d (%d), %.3fs  %d/%d  %.2f  %.2f  %s -> %s\n",
 			r.Endpoints, r.AskedPerSec, r.ProbesPerSec, r.SuccessRatio, r.Skipped, 100*r.SkippedShare,
 			r.LagP50, r.LagP99, r.LagMax, r.ProbeLagP50, r.ProbeLagP99, r.Overloaded, r.ProbeMean, r.ProbeP99,
-			r.ServerConnMean, r.ServerConnPeak, r.ServerDuration, r.RSSKB/1024, r.PeakRSSKB/1024,
+			r.ServerConnMean, r.ServerConnPeak, r.ClientConnPeak, r.ServerDuration, r.RSSKB/1024, r.PeakRSSKB/1024,
 			r.ExporterCores, r.MachineCores, r.LoadStart, r.LoadEnd)
 	}
 }

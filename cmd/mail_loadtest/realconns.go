@@ -24,6 +24,10 @@ type connSampler struct {
 	sum     float64
 	samples int
 	peak    int // the most on one address in one sample
+	// the same for the client ends (remote address = a listener): the
+	// exporter's sockets. A server end outlives its client end by as long
+	// as the kernel takes to process the FIN (softirq, on a busy machine).
+	clientPeak int
 }
 
 func startConnSampler(listeners, addrs []string, every time.Duration) *connSampler {
@@ -41,13 +45,19 @@ func startConnSampler(listeners, addrs []string, every time.Duration) *connSampl
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			per := map[string]int{}
+			per, cli := map[string]int{}, map[string]int{}
 			total := 0
-			for ap := range established(buf) {
-				if a, ok := want[ap]; ok {
+			for local, remote := range established(buf) {
+				if a, ok := want[local]; ok {
 					per[a]++
 					total++
 				}
+				if a, ok := want[remote]; ok {
+					cli[a]++
+				}
+			}
+			for _, n := range cli {
+				s.clientPeak = max(s.clientPeak, n)
 			}
 			s.sum += float64(total)
 			s.samples++
@@ -64,20 +74,21 @@ func startConnSampler(listeners, addrs []string, every time.Duration) *connSampl
 	return s
 }
 
-// stop returns the mean connections in all and the peak on one address.
-func (s *connSampler) stop() (float64, int) {
+// stop returns the mean connections in all, the peak on one address, and
+// the peak of the client ends on one address.
+func (s *connSampler) stop() (float64, int, int) {
 	close(s.stopC)
 	s.wg.Wait()
 	if s.samples == 0 {
-		return 0, 0
+		return 0, 0, 0
 	}
-	return s.sum / float64(s.samples), s.peak
+	return s.sum / float64(s.samples), s.peak, s.clientPeak
 }
 
-// established yields the local address of every established IPv4 TCP
-// socket, from one read of /proc/net/tcp into buf.
-func established(buf []byte) func(func(netip.AddrPort) bool) {
-	return func(yield func(netip.AddrPort) bool) {
+// established yields the local and remote address of every established
+// IPv4 TCP socket, from one read of /proc/net/tcp into buf.
+func established(buf []byte) func(func(netip.AddrPort, netip.AddrPort) bool) {
+	return func(yield func(netip.AddrPort, netip.AddrPort) bool) {
 		f, err := os.Open("/proc/net/tcp")
 		if err != nil {
 			return
@@ -91,15 +102,25 @@ func established(buf []byte) func(func(netip.AddrPort) bool) {
 			if len(fs) < 4 || fs[3] != "01" {
 				continue
 			}
-			ip, port, ok := strings.Cut(fs[1], ":")
-			b, err := hex.DecodeString(ip)
-			p, perr := strconv.ParseUint(port, 16, 16)
-			if !ok || err != nil || perr != nil || len(b) != 4 {
+			local, ok1 := procAddr(fs[1])
+			remote, ok2 := procAddr(fs[2])
+			if !ok1 || !ok2 {
 				continue
 			}
-			if !yield(netip.AddrPortFrom(netip.AddrFrom4([4]byte{b[3], b[2], b[1], b[0]}), uint16(p))) {
+			if !yield(local, remote) {
 				return
 			}
 		}
 	}
+}
+
+// procAddr parses /proc/net/tcp's "0100007F:1F90" (IPv4 little-endian, hex port).
+func procAddr(s string) (netip.AddrPort, bool) {
+	ip, port, ok := strings.Cut(s, ":")
+	b, err := hex.DecodeString(ip)
+	p, perr := strconv.ParseUint(port, 16, 16)
+	if !ok || err != nil || perr != nil || len(b) != 4 {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{b[3], b[2], b[1], b[0]}), uint16(p)), true
 }
