@@ -27,6 +27,7 @@ type Report struct {
 	RecordDomain    string // where it was found: the domain or an ancestor
 	Policy          string // the policy that applies to the domain itself
 	SubdomainPolicy string // the policy for its existing subdomains
+	DKIMAlignment   string // adkim of the record that applies: "r", "s", or "" (relaxed)
 	Problems        []error
 }
 
@@ -65,6 +66,7 @@ func Check(ctx context.Context, r resolver.Resolver, domain string) (*Report, er
 	}
 	rec := applied.rec
 	rep.Record, rep.RecordDomain = applied.txt, applied.domain
+	rep.DKIMAlignment = rec.ADKIM
 	rep.Problems = append(rep.Problems, rec.Problems...)
 	p := or(rec.Policy, "none") // 4.7 p: an absent p is treated as p=none
 	sp := or(rec.SubdomainPolicy, p)
