@@ -166,7 +166,7 @@ service_throttle_time = 1s
 {{- range .PostfixExtra}}
 {{.}}
 {{- end}}
-`))
+{{.Milters}}`))
 
 var postfixMasterCf = template.Must(template.New("master.cf").Parse(`# Written by collector/internal/peers. chroot = n everywhere: Dovecot's auth socket is
 # reached by absolute path. Postfix accepts in inet_interfaces only addresses that an
@@ -229,6 +229,7 @@ type confData struct {
 	DovecotExtra, SubmissionExtra                     []string // auth.go
 	GreetDelay                                        int      // seconds; 0 = none (greet.go)
 	PostfixExtra                                      []string // mx.go
+	Milters                                           string   // main.cf lines of WithMilters
 }
 
 func (m *Mail) confData() confData {
@@ -248,6 +249,7 @@ func (m *Mail) confData() confData {
 		SubmissionExtra: m.cfg.submissionExtra,
 		GreetDelay:      m.cfg.greetDelay,
 		PostfixExtra:    m.cfg.postfixExtra,
+		Milters:         milterConf(m.cfg.milters),
 	}
 }
 

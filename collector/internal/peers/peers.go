@@ -93,6 +93,7 @@ type mailConfig struct {
 
 	dovecotExtra, submissionExtra []string // auth.go
 	postfixExtra                  []string // mx.go: main.cf lines after the defaults
+	milters                       []string // WithMilters
 }
 
 // WithUsers adds logins (full addresses; a bare name gets "@example.test") with their
@@ -153,7 +154,7 @@ func requireOrSkip(t testing.TB, paths []string) {
 	switch {
 	case len(missing) > 0:
 		why = "missing " + strings.Join(missing, ", ") +
-			" (apt-get install dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix)"
+			" (apt-get install dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix opendkim)"
 	case os.Geteuid() != 0:
 		why = "Dovecot and Postfix need root to run"
 	default:
