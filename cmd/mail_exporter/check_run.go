@@ -123,6 +123,9 @@ func checkConfig(ctx context.Context, f *checkFlags, prog *progress, started tim
 			}
 		case "roundtrip":
 			rep.Add("roundtrip", report.Roundtrip(o.Name, o.Roundtrip))
+			for _, it := range report.RoundtripAuth(o.Name, o.Roundtrip) {
+				rep.Add("roundtrip", it)
+			}
 		}
 	}
 	return rep, nil

@@ -37,6 +37,7 @@ type Report struct {
 	AuthResults []AuthResult
 	// DKIMDomainOK: Options.DKIMDomain was empty, or a passing signature
 	// aligns with it (in its own adkim mode); DKIMDomainWhy says why not.
+	DKIMDomain    string
 	DKIMDomainOK  bool
 	DKIMDomainWhy string
 	// Problems are notes: a DMARC lookup that failed (relaxed was assumed),
@@ -115,6 +116,7 @@ func (rep *Report) requireDomain(domain string, mode func(string) Mode) {
 	if domain == "" {
 		return
 	}
+	rep.DKIMDomain = domain
 	var why []string
 	for _, s := range rep.Signatures {
 		id := fmt.Sprintf("d=%s s=%s", s.Domain, s.Selector)

@@ -17,6 +17,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
+	"github.com/mail-exporter/mail_exporter/collector/msgauth"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 )
 
@@ -29,6 +31,8 @@ const (
 	ReasonSend         Reason = "send"          // could not reach or log in to the submission endpoint
 	ReasonSendRefused  Reason = "send_refused"  // the server refused the message
 	ReasonNotDelivered Reason = "not_delivered" // accepted, but not visible before the timeout
+	ReasonSendTempfail Reason = "send_tempfail" // the server answered 4xx (greylisting, a milter, a full queue): retried at the next run
+	ReasonDKIM         Reason = "dkim"          // delivered, but without a passing DKIM signature aligned with dkim_domain
 )
 
 // Check is one configured roundtrip, resolved.
@@ -45,6 +49,14 @@ type Check struct {
 	// PollInterval is how often the mailbox is searched when the server
 	// offers no IDLE (and the longest an IDLE waits); 0 = 1s.
 	PollInterval time.Duration
+	// Resolver fetches DKIM keys and DMARC records for the verification of
+	// the arrived message; nil makes every signature temperror.
+	Resolver resolver.Resolver
+	// DKIMDomain: the run fails (ReasonDKIM) unless the message carries a
+	// passing DKIM signature aligned with it.
+	DKIMDomain string
+	// TrustedAuthservIDs: whose Authentication-Results are read.
+	TrustedAuthservIDs []string
 }
 
 // Result is one roundtrip's outcome.
@@ -58,6 +70,10 @@ type Result struct {
 	// visible over IMAP; zero unless Success.
 	Delivery time.Duration
 	Cleaned  int // probe messages removed (this run's and leftovers)
+	// Auth is the verification of the arrived message; nil when it did not
+	// arrive or could not be fetched (AuthError says why).
+	Auth      *msgauth.Report
+	AuthError string
 }
 
 // Run performs one roundtrip, bounded by c.Timeout.
@@ -66,6 +82,10 @@ func Run(ctx context.Context, c Check) *Result {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if c.Transcript != nil {
+		log = slog.New(probe.TranscriptHandler(log.Handler(), c.Transcript))
+	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	r := &Result{Start: time.Now()}
@@ -107,11 +127,17 @@ func Run(ctx context.Context, c Check) *Result {
 	if !accepted && refused == nil {
 		cancel()
 		<-recvDone
+		if sendDeferred(sendResult) {
+			return r.finish(ReasonSendTempfail, describe("send", sendResult))
+		}
 		return r.finish(ReasonSend, describe("send", sendResult))
 	}
 	if refused != nil {
 		cancel()
 		<-recvDone
+		if isTempfail(refused) {
+			return r.finish(ReasonSendTempfail, "send: "+refused.Error())
+		}
 		return r.finish(ReasonSendRefused, "send: "+refused.Error())
 	}
 	log.Debug("roundtrip message accepted", "roundtrip", c.Name, "token", token)
@@ -129,6 +155,9 @@ func Run(ctx context.Context, c Check) *Result {
 	// still a failure, but the delivery time is real and kept.
 	if !recvResult.Success {
 		return r.finish(ReasonReceive, describe("receive after delivery", recvResult))
+	}
+	if reason, why := r.authenticate(parent, c, w, log); reason != ReasonOK {
+		return r.finish(reason, why)
 	}
 	return r.finish(ReasonOK, "")
 }

@@ -31,6 +31,8 @@ type watcher struct {
 	acceptedAt time.Time
 	visible    time.Time
 	cleaned    int
+	raw        []byte // the arrived message, for verification
+	fetchErr   error  // why raw is nil
 }
 
 func (w *watcher) arrived() {
@@ -41,7 +43,7 @@ func (w *watcher) arrived() {
 }
 
 // watch opens the mailbox, removes leftovers of earlier runs of this
-// roundtrip, then waits for the token and removes the message.
+// roundtrip, then waits for the token, fetches the message and removes it.
 func (w *watcher) watch(ctx context.Context, c *imapclient.Client) error {
 	if _, err := c.Select(w.check.Mailbox, nil).Wait(); err != nil {
 		return fmt.Errorf("SELECT %s: %w", w.check.Mailbox, err)
@@ -66,6 +68,7 @@ func (w *watcher) watch(ctx context.Context, c *imapclient.Client) error {
 		return err
 	}
 	w.visible = time.Now()
+	w.raw, w.fetchErr = fetchMessage(c, found[0])
 	w.cleaned += len(found)
 	return remove(c, found)
 }
