@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 	"github.com/mail-exporter/mail_exporter/collector/roundtrip"
 )
@@ -21,6 +22,9 @@ type roundtripCheck struct {
 	fp          string
 	last        atomic.Pointer[roundtrip.Result]
 	lastSuccess atomic.Int64 // Unix nanoseconds; 0 = never
+	// resolverAddr is global.resolver, for the verification of the arrived
+	// message's DKIM signatures and DMARC records.
+	resolverAddr string
 }
 
 func newRoundtripCheck(env *checkEnv, rt *config.Roundtrip, descs *roundtrip.Descs) *roundtripCheck {
@@ -32,7 +36,9 @@ func newRoundtripCheck(env *checkEnv, rt *config.Roundtrip, descs *roundtrip.Des
 		check: roundtrip.Check{
 			Name: rt.Name, Send: send, Receive: recv, Mailbox: rt.Receive.Mailbox,
 			From: rt.Send.From, To: rt.Send.To, Timeout: rt.Timeout,
+			DKIMDomain: rt.DKIMDomain, TrustedAuthservIDs: rt.TrustedAuthservIDs,
 		},
+		resolverAddr: env.resolverAddr,
 	}
 	var secrets []string
 	for _, ep := range []*config.Endpoint{rt.Send.Endpoint, rt.Receive.Endpoint} {
@@ -42,7 +48,8 @@ func newRoundtripCheck(env *checkEnv, rt *config.Roundtrip, descs *roundtrip.Des
 	}
 	c.fp = fingerprintOf(rt.Name, rt.Send.Server.Name, rt.Send.Endpoint.Name, rt.Receive.Server.Name,
 		rt.Receive.Endpoint.Name, rt.Receive.Mailbox, rt.Send.From, rt.Send.To, rt.Interval, rt.Timeout,
-		env.target(rt.Send.Server, rt.Send.Endpoint).Host, secrets, env.ehlo, env.resolverAddr)
+		env.target(rt.Send.Server, rt.Send.Endpoint).Host, secrets, env.ehlo, env.resolverAddr,
+		rt.DKIMDomain, rt.TrustedAuthservIDs)
 	return c
 }
 
@@ -54,6 +61,13 @@ func (c *roundtripCheck) interval() time.Duration { return c.cfg.Interval }
 func (c *roundtripCheck) do(ctx context.Context, log *slog.Logger, tr *probe.Transcript) *roundtrip.Result {
 	chk := c.check
 	chk.Logger, chk.Transcript = log, tr
+	// Made per run, as for domain checks: with global.resolver "" it follows
+	// /etc/resolv.conf as it is now. Without one, signatures are temperror.
+	if res, err := resolver.New(c.resolverAddr); err == nil {
+		chk.Resolver = res
+	} else {
+		log.Warn("no DNS resolver for DKIM verification", "check", c.id(), "err", err)
+	}
 	return roundtrip.Run(ctx, chk)
 }
 

@@ -93,6 +93,11 @@ var invalid = map[string]string{
 		`receive needs an imap endpoint`,
 	"roundtrip-receive-no-credential": `6: roundtrips[0].receive.endpoint: endpoint "imaps" on server "mx1" ` +
 		`has no credential: receive needs a login`,
+	"roundtrip-dkim-domain": `9: roundtrips[0].dkim_domain: "exa mple.com" is not a valid domain name`,
+	"roundtrip-authserv-id": `11: roundtrips[0].trusted_authserv_ids[1]: "mx.example.com; dkim=pass" is not a valid authserv-id` + "\n" +
+		`@12: roundtrips[0].trusted_authserv_ids[2]: duplicate authserv-id "mx.example.com"`,
+	"roundtrip-authserv-empty": `9: roundtrips[0].trusted_authserv_ids: must list at least one authserv-id ` +
+		`(omit it to trust the receive server's host)`,
 	"roundtrip-address": `10: roundtrips[0].send.from: "monitor" is not an email address (local@domain)` + "\n" +
 		`@11: roundtrips[0].send.to: "Monitor <monitor@example.com>" is not an email address (local@domain)`,
 	"resolver":        `2: global.resolver: "8.8.8.8" is not host:port (e.g. 127.0.0.1:53)`,

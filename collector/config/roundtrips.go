@@ -4,7 +4,7 @@ func (p *parser) roundtrips(f field) {
 	items, _ := p.list(f)
 	first := map[string]int{}
 	for _, it := range items {
-		fs, ok := p.mapping(it, "name", "send", "receive", "interval", "timeout")
+		fs, ok := p.mapping(it, "name", "send", "receive", "interval", "timeout", "dkim_domain", "trusted_authserv_ids")
 		if !ok {
 			continue
 		}
@@ -24,6 +24,7 @@ func (p *parser) roundtrips(f field) {
 		to := p.duration(fs["timeout"], 3, dur{d: DefaultRoundtripTimeout, path: "the default"})
 		r.Interval, r.Timeout = iv.d, to.d
 		p.checkTiming(to, iv)
+		p.authentication(r, fs)
 		p.cfg.Roundtrips = append(p.cfg.Roundtrips, r)
 	}
 }

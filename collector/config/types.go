@@ -145,6 +145,12 @@ type Roundtrip struct {
 	Interval time.Duration // effective
 	Timeout  time.Duration // effective
 	Line     int           // line in the config file where it was declared
+	// DKIMDomain: a run fails (result dkim) unless the arrived message
+	// carries a passing DKIM signature aligned with it; "" = not required.
+	DKIMDomain string
+	// TrustedAuthservIDs: whose Authentication-Results are exported
+	// (effective: the receive server's host when not given), lower case.
+	TrustedAuthservIDs []string
 }
 
 // RoundtripSend names the SMTP endpoint that submits the message.

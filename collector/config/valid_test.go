@@ -143,12 +143,14 @@ func TestFull(t *testing.T) {
 	r := cfg.Roundtrips[0]
 	if r.Send.Server != mx1 || r.Send.Endpoint != mx1.Endpoints[0] || r.Send.From != "monitor@example.com" ||
 		r.Send.To != "monitor@example.com" || r.Receive.Server != mx1 || r.Receive.Endpoint != mx1.Endpoints[1] ||
-		r.Receive.Mailbox != "INBOX" || r.Interval != 5*time.Minute || r.Timeout != 2*time.Minute {
+		r.Receive.Mailbox != "INBOX" || r.Interval != 5*time.Minute || r.Timeout != 2*time.Minute ||
+		r.DKIMDomain != "example.com" || !reflect.DeepEqual(r.TrustedAuthservIDs, []string{"mx1.example.com", "mx.example.net"}) {
 		t.Errorf("roundtrip = %+v", r)
 	}
 	r = cfg.Roundtrips[1]
 	if r.Send.Endpoint.Name != "smtp" || r.Receive.Endpoint.Name != "imap" || r.Receive.Mailbox != "INBOX" ||
-		r.Interval != 5*time.Minute || r.Timeout != DefaultRoundtripTimeout {
+		r.Interval != 5*time.Minute || r.Timeout != DefaultRoundtripTimeout || r.DKIMDomain != "" ||
+		!reflect.DeepEqual(r.TrustedAuthservIDs, []string{r.Receive.Server.Host}) {
 		t.Errorf("roundtrip = %+v", r)
 	}
 	if len(cfg.Warnings) != 0 {
