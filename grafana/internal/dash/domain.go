@@ -79,6 +79,17 @@ func domain() *dashboard.DashboardBuilder {
 		OverrideByQuery("B", []dashboard.DynamicConfigValue{prop("thresholds", map[string]any{"mode": "absolute",
 			"steps": []map[string]any{{"value": nil, "color": red}, {"value": 1, "color": green}}})})
 
+	signed := tablePanel("DKIM on delivered mail",
+		"Each DKIM-Signature with this domain as d= on the last message of each roundtrip, verified as it arrived: "+
+			"pass, fail (does not verify with the key in DNS: a rotated key, a changed message), permerror (no or bad "+
+			"key record), temperror (key lookup failed). Unsigned messages (result none) are on the fleet overview's "+
+			"roundtrips and in mail_roundtrip_dkim_result_info with an empty domain.",
+		tableQuery("A", d("mail_roundtrip_dkim_result_info"))).
+		WithTransformation(organize(append([]string{"Value"}, hidden...), nil, []string{"domain", "selector", "roundtrip", "result"})).
+		OverrideByName("result", []dashboard.DynamicConfigValue{
+			prop("mappings", valueMap(mapping{"pass", "pass", green}, mapping{"fail", "fail", red},
+				mapping{"permerror", "permerror", red}, mapping{"temperror", "temperror", orange})), colorText})
+
 	dnsbl := tablePanel("DNSBL listings",
 		"Every MX address looked up in every configured blocklist zone.",
 		tableQuery("A", d("mail_dnsbl_listed"))).
@@ -108,6 +119,7 @@ func domain() *dashboard.DashboardBuilder {
 			2, []dashboard.Threshold{{Color: green}, th(1, orange), th(3, red)}).
 			WithTarget(query("A", d("mail_spf_void_lookups"), "{{domain}}")).Span(8).Height(6)).
 		WithPanel(dkim.Span(8).Height(6)).
+		WithPanel(signed.Span(24).Height(6)).
 		WithRow(dashboard.NewRowBuilder("Transport security")).
 		WithPanel(statusStat("DANE", "Per MX host: a usable, DNSSEC-authenticated TLSA record matches the certificate the "+
 			"host presents after STARTTLS.", validBad,

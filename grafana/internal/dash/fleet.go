@@ -109,6 +109,17 @@ func fleet() *dashboard.DashboardBuilder {
 		OverrideByName("why", []dashboard.DynamicConfigValue{prop("color", map[string]any{"mode": "fixed", "fixedColor": red}),
 			prop("custom.cellOptions", map[string]any{"type": "color-text"})})
 
+	verdicts := tablePanel("Receivers' verdicts",
+		"Per roundtrip, each method result (dkim, spf, dmarc, arc, ...) in the Authentication-Results fields that the "+
+			"trusted authserv-ids (trusted_authserv_ids; default the receive server's host) added to the last message.",
+		tableQuery("A", sel("mail_roundtrip_auth_results_info", none))).
+		WithTransformation(organize(append([]string{"Value"}, hidden...), nil, []string{"roundtrip", "authserv_id", "method", "result"})).
+		OverrideByName("result", []dashboard.DynamicConfigValue{
+			prop("mappings", valueMap(mapping{"pass", "pass", green}, mapping{"fail", "fail", red},
+				mapping{"permerror", "permerror", red}, mapping{"softfail", "softfail", orange},
+				mapping{"temperror", "temperror", orange}, mapping{"none", "none", orange})),
+			prop("custom.cellOptions", map[string]any{"type": "color-text"})})
+
 	posture := tablePanel("DNS posture",
 		"Domain × check. OK; WARN: warning-severity problems only; ERROR: an error-severity problem "+
 			"(see \"DNS errors now\"); LOOKUP FAILED: SERVFAIL or timeout. The dnssec column is OK when every zone "+
@@ -156,6 +167,11 @@ func fleet() *dashboard.DashboardBuilder {
 			query("A", "time() - "+sel("mail_roundtrip_last_success_timestamp_seconds", none), "{{roundtrip}}")).Span(6).Height(8)).
 		WithPanel(timeSeries("Delivery time", "Submit accepted → message visible over IMAP, per roundtrip.", "s",
 			rangeQuery("A", sel("mail_roundtrip_duration_seconds", none), "{{roundtrip}}")).Span(12).Height(8)).
+		WithPanel(statusStat("DKIM aligned", "Per roundtrip: the last message carried a passing DKIM signature aligned "+
+			"with its From domain (DMARC alignment, relaxed or strict as the domain's adkim says).",
+			valueMap(mapping{"1", "aligned", green}, mapping{"0", "NOT ALIGNED", red}),
+			query("A", sel("mail_roundtrip_dkim_aligned", none), "{{roundtrip}}")).Span(6).Height(8)).
+		WithPanel(verdicts.Span(18).Height(8)).
 		WithRow(dashboard.NewRowBuilder("Uptime")).
 		WithPanel(uptimeTable("Uptime by server",
 			"Mean of each server's endpoint uptimes over 24 hours, 7 and 30 days (recording rules "+
