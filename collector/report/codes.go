@@ -20,6 +20,14 @@ const (
 	CodeRelayUnknown   = "relay_test_inconclusive"
 	CodeBannerPTR      = "banner_ptr_mismatch"
 	CodeBannerMX       = "banner_mx_mismatch"
+	// Roundtrip message authentication (roundtripauth.go).
+	CodeDKIMNotVerified = "dkim_not_verified"
+	CodeDKIMNone        = "dkim_none"
+	CodeDKIMNotAligned  = "dkim_not_aligned"
+	CodeDKIMFail        = "dkim_fail"
+	CodeDKIMPermError   = "dkim_permerror"
+	CodeDKIMTempError   = "dkim_temperror"
+	CodeReceiverVerdict = "receiver_verdict"
 )
 
 // CodeInfo documents one of the report's own finding codes.
@@ -39,6 +47,13 @@ var Codes = []CodeInfo{
 	{CodeBannerPTR, "warning", "The host name in the 220 greeting is not a PTR name of the address dialled (`mail_smtp_banner_matches_ptr` 0). Not an FCrDNS failure (that is the `ptr` check)."},
 	{CodeBannerMX, "warning", "The host name in the 220 greeting is not the MX name dialled (port 25 endpoints addressed by name)."},
 	{CodePlaintextAuth, "warning", "A password login is offered before STARTTLS (`mail_plaintext_auth_offered` 1; see \"Plaintext login before STARTTLS\")."},
+	{CodeDKIMNotVerified, "warning", "A roundtrip's message arrived but could not be fetched for verification (too large, FETCH failed)."},
+	{CodeDKIMNone, "warning, critical", "A roundtrip's message arrived without any DKIM-Signature (critical when the roundtrip has `dkim_domain`)."},
+	{CodeDKIMNotAligned, "warning", "A DKIM signature on a roundtrip's message passes, but its `d=` does not align with the From domain (RFC 7489 3.1.1): DMARC does not count it."},
+	{CodeDKIMFail, "critical", "A DKIM signature on a roundtrip's message does not verify with the key in DNS (`mail_roundtrip_dkim_result_info{result=\"fail\"}`): a rotated key, a truncated record, a modified message."},
+	{CodeDKIMPermError, "critical", "A DKIM signature on a roundtrip's message or its key record is unusable: no record, revoked key, malformed signature, rsa-sha1."},
+	{CodeDKIMTempError, "warning", "The key of a DKIM signature on a roundtrip's message could not be fetched (DNS failure)."},
+	{CodeReceiverVerdict, "warning", "A trusted receiver's Authentication-Results field reports dkim, spf or dmarc other than pass (`mail_roundtrip_auth_results_info`)."},
 }
 
 // CodesMarkdown renders the codes README documents: the DNS problem codes

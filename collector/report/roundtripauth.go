@@ -20,7 +20,7 @@ func RoundtripAuth(name string, r *roundtrip.Result) []Item {
 			return nil
 		}
 		return []Item{{Name: name + " dkim", Status: Warning, Summary: "not verified",
-			Findings: []Finding{{Status: Warning, Code: "not_verified", Message: r.AuthError}}}}
+			Findings: []Finding{{Status: Warning, Code: CodeDKIMNotVerified, Message: r.AuthError}}}}
 	}
 	var out []Item
 	if len(a.Signatures) == 0 {
@@ -29,7 +29,7 @@ func RoundtripAuth(name string, r *roundtrip.Result) []Item {
 			st = Critical
 		}
 		out = append(out, Item{Name: name + " dkim (unsigned)", Status: st, Summary: "none",
-			Findings: []Finding{{Status: st, Code: "none", Message: "the message carries no DKIM-Signature",
+			Findings: []Finding{{Status: st, Code: CodeDKIMNone, Message: "the message carries no DKIM-Signature",
 				Advice: "Receivers cannot tie it to " + orDash(a.FromDomain) + ": sign outgoing mail (e.g. OpenDKIM as a milter) with a key published at SELECTOR._domainkey."}}})
 	}
 	for _, s := range a.Signatures {
@@ -48,7 +48,7 @@ func signatureItem(name string, a *msgauth.Report, s msgauth.Signature) Item {
 	case s.Result == msgauth.ResultPass:
 		it.Status = Warning
 		it.Summary = fmt.Sprintf("pass, not aligned with From %s (%s)", orDash(a.FromDomain), a.Alignment)
-		it.Findings = []Finding{{Status: Warning, Code: "not_aligned", Message: it.Summary,
+		it.Findings = []Finding{{Status: Warning, Code: CodeDKIMNotAligned, Message: it.Summary,
 			Advice: "DMARC counts only a signature whose domain matches the From domain: sign with d=" + orDash(a.FromDomain) + " (or its organisational domain under relaxed alignment)."}}
 	default:
 		it.Status = Critical
@@ -56,9 +56,13 @@ func signatureItem(name string, a *msgauth.Report, s msgauth.Signature) Item {
 			it.Status = Warning
 		}
 		it.Summary = string(s.Result)
-		it.Findings = []Finding{{Status: it.Status, Code: string(s.Result), Message: s.Err, Advice: signatureAdvice[s.Result]}}
+		it.Findings = []Finding{{Status: it.Status, Code: signatureCode[s.Result], Message: s.Err, Advice: signatureAdvice[s.Result]}}
 	}
 	return it
+}
+
+var signatureCode = map[msgauth.Result]string{
+	msgauth.ResultFail: CodeDKIMFail, msgauth.ResultPermError: CodeDKIMPermError, msgauth.ResultTempError: CodeDKIMTempError,
 }
 
 var signatureAdvice = map[msgauth.Result]string{
@@ -83,7 +87,7 @@ func authResultItems(name string, a *msgauth.Report) []Item {
 		for _, ar := range a.AuthResults {
 			if ar.AuthservID == id && (ar.Method == "dkim" || ar.Method == "dmarc" || ar.Method == "spf") && ar.Result != "pass" {
 				it.Status = Warning
-				it.Findings = append(it.Findings, Finding{Status: Warning, Code: ar.Method + "_" + ar.Result,
+				it.Findings = append(it.Findings, Finding{Status: Warning, Code: CodeReceiverVerdict,
 					Message: fmt.Sprintf("%s reported %s=%s", id, ar.Method, ar.Result)})
 			}
 		}
