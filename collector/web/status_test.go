@@ -70,11 +70,14 @@ func TestStatusPage(t *testing.T) {
 		`<b>1</b>failing`, `<b>4</b>ok`, "version 1.2.3", `http-equiv="refresh" content="30"`,
 		`class="uptime" title="4 of 4 results ok">100%`, `class="uptime" title="0 of 4 results ok">0%`,
 		`data-samples="4" data-slots="4"`, "Nothing accepts connections on 127.0.0.1:9",
-		"kept in memory only", `class="cert cert-ok"`, "Schedule kept",
+		"kept in memory only", `class="cert cert-ok"`, "Schedule kept", `<span class="age" title="last result">`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("status page lacks %q", want)
 		}
+	}
+	if !regexp.MustCompile(`<span class="age" title="last result">\d+s ago</span>`).MatchString(body) {
+		t.Error("rows do not say how old their last result is")
 	}
 	// Bounded: six runs, four kept, for every check.
 	for _, m := range regexp.MustCompile(`data-samples="(\d+)"`).FindAllStringSubmatch(body, -1) {
