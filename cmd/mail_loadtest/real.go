@@ -64,6 +64,8 @@ type realResult struct {
 	MachineCores   float64 `json:"machine_busy_cores"`
 	LoadStart      string  `json:"loadavg_start"`
 	LoadEnd        string  `json:"loadavg_end"`
+	// CPU seconds in the window by command, busiest first: who else ran.
+	TopCPU string `json:"cpu_seconds_by_command"`
 }
 
 func runReal(args []string) int {
@@ -199,7 +201,7 @@ func (o *realOpts) measure(n int, mp mailpeersInfo) (*realResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cpu0, busy0, t0 := cpuOf(c.pid()), machineBusy(), time.Now()
+	cpu0, busy0, t0, procs0 := cpuOf(c.pid()), machineBusy(), time.Now(), readProcTimes()
 	r.Overloaded = append(r.Overloaded, int(first.overloaded))
 	last := first
 	for end := t0.Add(o.duration); time.Now().Before(end); {
@@ -214,6 +216,7 @@ func (o *realOpts) measure(n int, mp mailpeersInfo) (*realResult, error) {
 	}
 	cpu1, busy1, t1 := cpuOf(c.pid()), machineBusy(), time.Now()
 	mean, peak, cpeak := sampler.stop()
+	r.TopCPU = topOthers(procs0, readProcTimes(), 10)
 	r.LoadEnd = loadavg()
 	r.Seconds = t1.Sub(t0).Seconds()
 	probes := (last.ok + last.fail) - (first.ok + first.fail)
@@ -320,5 +323,6 @@ func printReal(w io.Writer, rs []realResult) {
 			r.LagP50, r.LagP99, r.LagMax, r.ProbeLagP50, r.ProbeLagP99, r.Overloaded, r.ProbeMean, r.ProbeP99,
 			r.ServerConnMean, r.ServerConnPeak, r.ClientConnPeak, r.ServerDuration, r.RSSKB/1024, r.PeakRSSKB/1024,
 			r.ExporterCores, r.MachineCores, r.LoadStart, r.LoadEnd)
+		fmt.Fprintf(w, "           CPU in the window by command: %s\n", r.TopCPU)
 	}
 }

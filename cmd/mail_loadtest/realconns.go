@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"strconv"
@@ -42,8 +43,6 @@ func startConnSampler(listeners, addrs []string, every time.Duration) *connSampl
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
 		for {
 			per, cli := map[string]int{}, map[string]int{}
 			total := 0
@@ -64,10 +63,12 @@ func startConnSampler(listeners, addrs []string, every time.Duration) *connSampl
 			for _, n := range per {
 				s.peak = max(s.peak, n)
 			}
+			// At random times: the exporter's runs are on an even grid, and a
+			// sampler on a grid of its own can fall into the gaps every time.
 			select {
 			case <-s.stopC:
 				return
-			case <-t.C:
+			case <-time.After(every/2 + rand.N(every)):
 			}
 		}
 	}()
