@@ -81,7 +81,9 @@ type Stats struct {
 func (s *Scheduler) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stats(s.now())
+	st := s.stats(s.now())
+	s.fillBusiest(&st)
+	return st
 }
 
 func (s *Scheduler) stats(now time.Time) Stats {

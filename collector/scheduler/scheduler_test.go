@@ -353,8 +353,8 @@ func TestRemovedQueuedRunIsDropped(t *testing.T) {
 	jobs := x.jobs("a", 3, time.Second)
 	x.s.Update(jobs)
 	x.run(2 * time.Second) // one runs for an hour, two wait
-	if st := x.s.Stats(); st.Queued != 2 || st.InFlight != 1 {
-		t.Fatalf("stats %+v: want 1 running and 2 queued", st)
+	if st := x.s.Stats(); st.Queued != 2 || st.InFlight != 1 || st.BusiestHost != "a" || st.BusiestQueued != 2 {
+		t.Fatalf("stats %+v: want 1 running and 2 queued on a", st)
 	}
 	running := x.starts[0].id
 	var keep []Job
