@@ -30,3 +30,18 @@ var (
 	WithGreylisting         = peers.WithGreylisting
 	WithConnectionLimit     = peers.WithConnectionLimit
 )
+
+// DKIM signing and verifying milters (collector/internal/peers/opendkim.go).
+type (
+	DKIMKey         = peers.DKIMKey
+	OpenDKIM        = peers.OpenDKIM
+	OpenDKIMOptions = peers.OpenDKIMOptions
+)
+
+var (
+	WithMilters    = peers.WithMilters
+	StartOpenDKIM  = peers.StartOpenDKIM
+	NewDKIMKey     = peers.NewDKIMKey
+	MailDomain     = peers.Domain
+	MailServerName = peers.ServerName
+)
