@@ -248,3 +248,15 @@ func TestRoundtripSendTempfail(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundtripGreylisted: an MX that greylists (450 at RCPT) gives send_tempfail on
+// port 25, with the server's reply in the reason.
+func TestRoundtripGreylisted(t *testing.T) {
+	m := peers.StartMail(t, peers.WithGreylisting())
+	c := check(m, "greylisted", "smtp", false, "127.0.0.1:1")
+	r := roundtrip.Run(context.Background(), c)
+	t.Logf("roundtrip: %s %q", r.Reason, r.Error)
+	if r.Reason != roundtrip.ReasonSendTempfail || !strings.Contains(r.Error, "RCPT TO") || !strings.Contains(r.Error, "450") {
+		t.Errorf("got %s %q, want send_tempfail at RCPT with 450", r.Reason, r.Error)
+	}
+}
