@@ -5,7 +5,7 @@ import "strings"
 // WithMilters makes Postfix pass every message through the milters, in order: those
 // received over SMTP (smtpd_milters, every listener) and those that are not
 // (non_smtpd_milters). Each is a Postfix milter address, e.g. OpenDKIM.Milter
-// ("inet:127.0.0.1:PORT"). A milter that does not answer makes Postfix answer 4xx
+// ("unix:/tmp/opendkim-.../milter.sock") or "inet:127.0.0.1:PORT". A milter that does not answer makes Postfix answer 4xx
 // (milter_default_action = tempfail): a broken milter shows as refused mail, never as
 // mail that silently went through unfiltered.
 //

@@ -20,10 +20,10 @@ func sendFrom(t *testing.T, m *Mail, from string) {
 	}
 	defer c.Close()
 	if err := c.Mail(from); err != nil {
-		t.Fatal(err)
+		t.Fatalf("MAIL FROM: %v\n%s", err, m.Logs(30))
 	}
 	if err := c.Rcpt(m.User); err != nil {
-		t.Fatal(err)
+		t.Fatalf("RCPT TO: %v\n%s", err, m.Logs(30))
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -31,7 +31,7 @@ func sendFrom(t *testing.T, m *Mail, from string) {
 	}
 	fmt.Fprintf(w, "From: <%s>\r\nTo: <%s>\r\nSubject: signed\r\nDate: Wed, 02 Dec 2026 20:00:00 +0000\r\nMessage-ID: <1@example.test>\r\n\r\nbody\r\n", from, m.User)
 	if err := w.Close(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("end of DATA: %v\n%s", err, m.Logs(30))
 	}
 	_ = c.Quit()
 }

@@ -73,12 +73,12 @@ type OpenDKIMOptions struct {
 
 // OpenDKIM is a running opendkim.
 type OpenDKIM struct {
-	Milter string // the Postfix milter address, "inet:127.0.0.1:PORT"
+	Milter string // the Postfix milter address, "unix:DIR/milter.sock"
 	Dir    string
 	d      *daemon
 }
 
-// StartOpenDKIM runs opendkim in the foreground (-f -x CONF) on a free port and stops it
+// StartOpenDKIM runs opendkim in the foreground (-f -x CONF) on a UNIX socket and stops it
 // at cleanup. It logs nowhere: it logs only to syslog, and there is no /dev/log.
 func StartOpenDKIM(t testing.TB, o OpenDKIMOptions) *OpenDKIM {
 	t.Helper()
@@ -92,19 +92,22 @@ func StartOpenDKIM(t testing.TB, o OpenDKIMOptions) *OpenDKIM {
 			_ = removeAllRetry(dir)
 		}
 	})
-	ports, err := pickPorts(1)
-	if err != nil {
+	// Postfix's smtpd (user postfix) reaches the socket through this folder.
+	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	od := &OpenDKIM{Milter: fmt.Sprintf("inet:127.0.0.1:%d", ports[0]), Dir: dir}
+	// A UNIX socket in the test's own folder: no port that another test, or another
+	// package's tests running in parallel, could take between a check and the bind.
+	sock := filepath.Join(dir, "milter.sock")
+	od := &OpenDKIM{Milter: "unix:" + sock, Dir: dir}
 	conf := fmt.Sprintf(`# Written by collector/internal/peers for one test.
 Background no
 Syslog no
 PidFile %[1]s/opendkim.pid
-Socket inet:%[2]d@127.0.0.1
-UMask 022
+Socket local:%[2]s
+UMask 000
 Canonicalization relaxed/simple
-`, dir, ports[0])
+`, dir, sock)
 	if k := o.Sign; k != nil {
 		keyFile := filepath.Join(dir, "key.pem")
 		if err := os.WriteFile(keyFile, k.PEM, 0o600); err != nil {
@@ -151,9 +154,8 @@ ResolverConfiguration %[1]s/unbound.conf
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	addr := strings.TrimPrefix(od.Milter, "inet:")
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := net.DialTimeout("unix", sock, time.Second)
 		if err == nil {
 			c.Close()
 			return od
@@ -163,7 +165,7 @@ ResolverConfiguration %[1]s/unbound.conf
 			out, _ := os.ReadFile(filepath.Join(dir, "opendkim.stderr"))
 			t.Fatalf("peers: opendkim exited during start-up (%v): %s", od.d.err, out)
 		case <-ctx.Done():
-			t.Fatalf("peers: opendkim not listening on %s: %v", addr, err)
+			t.Fatalf("peers: opendkim not listening on %s: %v", sock, err)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
