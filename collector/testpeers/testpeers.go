@@ -44,4 +44,9 @@ var (
 	NewDKIMKey     = peers.NewDKIMKey
 	MailDomain     = peers.Domain
 	MailServerName = peers.ServerName
+	WithIPv6       = peers.WithIPv6
+	RequireIPv6    = peers.RequireIPv6
 )
+
+// IPv6 is the address WithIPv6 adds to every listener.
+const IPv6 = peers.IPv6

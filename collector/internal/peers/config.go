@@ -13,7 +13,7 @@ import (
 
 var dovecotConf = template.Must(template.New("dovecot.conf").Parse(`# Written by collector/internal/peers for one test; not a production configuration.
 protocols = imap pop3 lmtp
-listen = 127.0.0.1, 127.0.0.2
+listen = {{.Listen}}
 base_dir = {{.Dir}}/dovecot/run
 state_dir = {{.Dir}}/dovecot/state
 instance_name = {{.Instance}}
@@ -111,8 +111,8 @@ myhostname = {{.ServerName}}
 mydomain = {{.Domain}}
 myorigin = $mydomain
 mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
+inet_interfaces = {{.InetInterfaces}}
+inet_protocols = {{.InetProtocols}}
 mynetworks = 127.0.0.0/8
 smtpd_banner = $myhostname ESMTP Postfix (mail_exporter test peer)
 biff = no
@@ -230,6 +230,7 @@ type confData struct {
 	GreetDelay                                        int      // seconds; 0 = none (greet.go)
 	PostfixExtra                                      []string // mx.go
 	Milters                                           string   // main.cf lines of WithMilters
+	Listen, InetInterfaces, InetProtocols             string   // ipv6.go
 }
 
 func (m *Mail) confData() confData {
@@ -242,7 +243,7 @@ func (m *Mail) confData() confData {
 		Quota:      m.cfg.quota,
 		Ports:      m.Ports,
 		RelayPort:  m.relayPort,
-		Hosts:      []string{"127.0.0.1", "127.0.0.2"},
+		Hosts:      m.postfixHosts(),
 		AuthSocket: m.authSocket(),
 
 		DovecotExtra:    m.cfg.dovecotExtra,
@@ -250,6 +251,10 @@ func (m *Mail) confData() confData {
 		GreetDelay:      m.cfg.greetDelay,
 		PostfixExtra:    m.cfg.postfixExtra,
 		Milters:         milterConf(m.cfg.milters),
+
+		Listen:         m.dovecotListen(),
+		InetInterfaces: m.inetInterfaces(),
+		InetProtocols:  m.inetProtocols(),
 	}
 }
 

@@ -69,6 +69,7 @@ type Mail struct {
 	StartupTime time.Duration
 
 	cfg       mailConfig
+	stopped   []string // addresses StopListening closed (ipv6.go)
 	dovecot   *daemon
 	postfix   *daemon
 	relay     *tcpRelay
@@ -94,6 +95,7 @@ type mailConfig struct {
 	dovecotExtra, submissionExtra []string // auth.go
 	postfixExtra                  []string // mx.go: main.cf lines after the defaults
 	milters                       []string // WithMilters
+	ipv6                          bool     // ipv6.go
 }
 
 // WithUsers adds logins (full addresses; a bare name gets "@example.test") with their
@@ -172,6 +174,9 @@ func requireOrSkip(t testing.TB, paths []string) {
 func StartMail(t testing.TB, opts ...MailOption) *Mail {
 	t.Helper()
 	requireOrSkip(t, requiredMailFS)
+	if wantsIPv6(opts) {
+		RequireIPv6(t)
+	}
 	m, err := Start(func(format string, args ...any) { t.Logf(format, args...) }, opts...)
 	if err != nil {
 		t.Fatalf("peers: StartMail: %v", err)
@@ -324,6 +329,11 @@ func startMailOnce(ctx context.Context, cfg mailConfig) (m *Mail, err error) {
 			return m, fmt.Errorf("%w\n%s", err, m.postfixCheck())
 		}
 		return m, err
+	}
+	if cfg.ipv6 {
+		if err := m.waitPorts(IPv6, true); err != nil {
+			return m, err
+		}
 	}
 	return m, nil
 }

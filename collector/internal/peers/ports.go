@@ -1,10 +1,12 @@
 package peers
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"syscall"
 )
 
 // Ports are drawn at random below Linux's default ephemeral range (32768-60999), so that
@@ -41,5 +43,10 @@ func portFree(p int) bool {
 		}
 		ln.Close()
 	}
-	return true
+	// On ::1 too (WithIPv6), where the machine has it.
+	ln, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(p)))
+	if err == nil {
+		ln.Close()
+	}
+	return err == nil || errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)
 }

@@ -34,6 +34,8 @@ type Zone struct {
 	// Refused: knot does not serve the name; unbound answers REFUSED for it and
 	// everything below it (local-zone refuse), also inside a served zone.
 	Refused bool
+	// Serial is the SOA serial (0 = 1); Peers.Reload needs a higher one.
+	Serial uint32
 }
 
 // Peers are the running servers.
@@ -143,7 +145,7 @@ func zoneFile(z Zone) string {
 	n := fqdn(z.Name)
 	var b strings.Builder
 	fmt.Fprintf(&b, "$ORIGIN %s\n$TTL 300\n", n)
-	fmt.Fprintf(&b, "@ SOA ns.dnspeers.invalid. hostmaster.%s 1 3600 600 86400 60\n", n)
+	fmt.Fprintf(&b, "@ SOA ns.dnspeers.invalid. hostmaster.%s %d 3600 600 86400 60\n", n, max(z.Serial, 1))
 	fmt.Fprintf(&b, "@ NS ns.dnspeers.invalid.\n")
 	b.WriteString(z.Records)
 	b.WriteString("\n")
