@@ -35,6 +35,7 @@ type checkFlags struct {
 	verbose      *bool
 	ehlo         *string
 	relayTest    *bool
+	addresses    *string
 }
 
 // checkHelp is the check command's description in its --help.
@@ -56,6 +57,8 @@ func addCheckFlags(c *kingpin.Application) *checkFlags {
 		verbose:      c.Flag("verbose", "Include each dialogue's transcript (secrets masked).").Short('v').Bool(),
 		ehlo:         c.Flag("ehlo-name", "EHLO name; default: this machine's hostname.").PlaceHolder("NAME").String(),
 		relayTest:    c.Flag("relay-test", "With an smtp:// or smtps:// URL: also run the open-relay test (RCPT TO a foreign recipient, never DATA).").Bool(),
+		addresses: c.Flag("addresses", "Which addresses of an endpoint's host to probe, each reported on its own line: all (every A and AAAA), ipv4, ipv6 or first.").
+			Default("all").Enum("all", "ipv4", "ipv6", "first"),
 	}
 	return f
 }

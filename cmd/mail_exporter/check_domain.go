@@ -60,7 +60,7 @@ func checkDomain(ctx context.Context, f *checkFlags, cred *config.Credential, pr
 	}
 
 	rep := report.New(domain, started)
-	items := make([]report.Item, len(disc.Endpoints))
+	items := make([][]report.Item, len(disc.Endpoints))
 	sem := make(chan struct{}, 4)
 	var mu sync.Mutex
 	done := 0
@@ -73,8 +73,10 @@ func checkDomain(ctx context.Context, f *checkFlags, cred *config.Credential, pr
 			if cred != nil && !slices.Contains(ep.Sources, discover.SourceMX) {
 				cfg.Credential = cred
 			}
-			items[i], _ = probeEndpoint(ctx, f, roots, ep.Host, cfg)
-			items[i].Name += " [" + strings.Join(ep.Sources, ", ") + "]"
+			items[i] = probeEndpoint(ctx, f, roots, ep.Host, cfg)
+			for j := range items[i] {
+				items[i][j].Name += " [" + strings.Join(ep.Sources, ", ") + "]"
+			}
 			mu.Lock()
 			done++
 			prog.update(done, len(disc.Endpoints), "probed "+ep.Host+" "+ep.Name)
@@ -87,7 +89,9 @@ func checkDomain(ctx context.Context, f *checkFlags, cred *config.Credential, pr
 		if slices.Contains(ep.Sources, discover.SourceMX) {
 			section = "mx"
 		}
-		rep.Add(section, items[i])
+		for _, it := range items[i] {
+			rep.Add(section, it)
+		}
 	}
 	for _, it := range report.Domain(records) {
 		rep.Add("dns", it)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -50,29 +51,46 @@ func ehloName(f *checkFlags) string {
 	return "localhost"
 }
 
-// probeEndpoint probes one endpoint for the check command.
-func probeEndpoint(ctx context.Context, f *checkFlags, roots *x509.CertPool, host string, ep *config.Endpoint) (report.Item, *probe.Result) {
+// probeEndpoint probes one endpoint for the check command: every address
+// the host resolves to under --addresses, side by side, one item each (a
+// host that does not resolve gives one item with the dns result).
+func probeEndpoint(ctx context.Context, f *checkFlags, roots *x509.CertPool, host string, ep *config.Endpoint) []report.Item {
 	ep.Timeout = *f.timeout
-	var tr *probe.Transcript
-	if *f.verbose {
-		tr = probe.NewTranscript()
+	resolver := probe.NewResolver(*f.resolver)
+	rctx, cancel := context.WithTimeout(ctx, ep.Timeout)
+	res := probe.Resolve(rctx, resolver, host, config.AddressRule(*f.addresses), nil)
+	cancel()
+	if res.Err != nil {
+		return []report.Item{report.Endpoint(host, ep, res.Failed(), time.Now())}
 	}
-	t := probe.Target{
-		Server: host, Host: host, ServerName: host, Endpoint: ep, RootCAs: roots,
-		EHLOName: ehloName(f), Resolver: probe.NewResolver(*f.resolver), Transcript: tr, Logger: discardLogger(),
+	items := make([]report.Item, len(res.Addrs))
+	var wg sync.WaitGroup
+	for i, a := range res.Addrs {
+		wg.Go(func() {
+			var tr *probe.Transcript
+			if *f.verbose {
+				tr = probe.NewTranscript()
+			}
+			t := probe.Target{
+				Server: host, Host: host, Address: a, ServerName: host, Endpoint: ep, RootCAs: roots,
+				EHLOName: ehloName(f), Resolver: resolver, Transcript: tr, Logger: discardLogger(),
+			}
+			if ep.Protocol == config.SMTP {
+				t.LookupPTR = banner.PTRLookup(*f.resolver)
+				if ep.RelayTest {
+					t.RelayTest = &relaytest.Config{Recipient: ep.RelayTestRecipient}
+				}
+			}
+			r := probe.Run(ctx, t)
+			items[i] = report.Endpoint(host, ep, r, time.Now())
+			items[i].AtAddress(host, a)
+			if tr != nil {
+				items[i].Transcript = tr.String()
+			}
+		})
 	}
-	if ep.Protocol == config.SMTP {
-		t.LookupPTR = banner.PTRLookup(*f.resolver)
-		if ep.RelayTest {
-			t.RelayTest = &relaytest.Config{Recipient: ep.RelayTestRecipient}
-		}
-	}
-	r := probe.Run(ctx, t)
-	it := report.Endpoint(host, ep, r, time.Now())
-	if tr != nil {
-		it.Transcript = tr.String()
-	}
-	return it, r
+	wg.Wait()
+	return items
 }
 
 func checkURL(ctx context.Context, f *checkFlags, cred *config.Credential, started time.Time) (*report.Report, error) {
@@ -92,8 +110,9 @@ func checkURL(ctx context.Context, f *checkFlags, cred *config.Credential, start
 		ep.RelayTest, ep.RelayTestRecipient = true, config.DefaultRelayTestRecipient
 	}
 	rep := report.New(*f.target, started)
-	it, _ := probeEndpoint(ctx, f, roots, host, ep)
-	rep.Add(report.EndpointSection(ep), it)
+	for _, it := range probeEndpoint(ctx, f, roots, host, ep) {
+		rep.Add(report.EndpointSection(ep), it)
+	}
 	return rep, nil
 }
 
@@ -114,6 +133,7 @@ func checkConfig(ctx context.Context, f *checkFlags, prog *progress, started tim
 		switch o.Kind {
 		case "endpoint":
 			it := report.Endpoint(o.Server.Host, o.Endpoint, o.Probe, now)
+			it.AtAddress(o.Server.Host, o.Address)
 			it.Name = o.Server.Name + ": " + it.Name
 			rep.Add(report.EndpointSection(o.Endpoint), it)
 		case "domain":

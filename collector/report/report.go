@@ -6,6 +6,7 @@
 package report
 
 import (
+	"net/netip"
 	"time"
 )
 
@@ -75,6 +76,27 @@ type Item struct {
 	Findings   []Finding          `json:"findings"`
 	Figures    map[string]float64 `json:"figures,omitempty"` // machine-readable figures, e.g. cert_days_left
 	Transcript string             `json:"transcript,omitempty"`
+	// Address is the IP an endpoint probe dialled; every address of a host
+	// is an item of its own. Empty when the host did not resolve.
+	Address string `json:"address,omitempty"`
+}
+
+// AtAddress names the address an endpoint item probed: "imaps
+// mail.example.com:993 (imap, implicit) at 2001:db8::1 (ipv6)". An item of
+// an IP literal host already names it and only gets Address.
+func (it *Item) AtAddress(host string, a netip.Addr) {
+	if !a.IsValid() {
+		return
+	}
+	it.Address = a.String()
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap() == a.Unmap() {
+		return
+	}
+	family := "ipv6"
+	if a.Unmap().Is4() {
+		family = "ipv4"
+	}
+	it.Name += " at " + a.String() + " (" + family + ")"
 }
 
 // Section groups items.

@@ -61,7 +61,7 @@ type Mail struct {
 	CAFile     string
 	CAPool     *x509.CertPool
 	Leaf       *x509.Certificate // the certificate the servers present
-	ServerName string            // "mail.example.test"; the default leaf also has localhost, 127.0.0.1, 127.0.0.2
+	ServerName string            // "mail.example.test"; the default leaf also has localhost, 127.0.0.1, 127.0.0.2, ::1
 	Dir        string            // working folder under /tmp, world-traversable
 	// MaildirOf returns the Maildir folder of a login ("alice" means alice@example.test).
 	MaildirOf func(user string) string
@@ -463,7 +463,7 @@ func (m *Mail) writeTLS() error {
 		var err error
 		certPEM, keyPEM, _, err = ca.issue(CertOptions{
 			DNSNames: []string{ServerName, "localhost"},
-			IPs:      []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2)},
+			IPs:      []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2), net.IPv6loopback},
 		})
 		if err != nil {
 			return err
