@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,9 +24,19 @@ import (
 //
 //	go test ./collector -run '^$' -bench BenchmarkCollect -benchmem
 func BenchmarkCollect(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
-			e := collector.BenchExporter(b, n)
+	dual := []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
+	for _, c := range []struct {
+		n     int
+		addrs []netip.Addr
+	}{{1000, nil}, {10000, nil}, {10000, dual}} {
+		n := c.n
+		name := fmt.Sprintf("%dk", n/1000)
+		if len(c.addrs) > 0 {
+			// Every host with an A and an AAAA: each address its own series.
+			name += fmt.Sprintf("-%daddr", len(c.addrs))
+		}
+		b.Run(name, func(b *testing.B) {
+			e := collector.BenchExporter(b, n, c.addrs...)
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(e.WithoutEndpoints())
 			full := prometheus.NewRegistry()
@@ -39,7 +51,7 @@ func BenchmarkCollect(b *testing.B) {
 			}
 			for _, h := range handlers {
 				b.Run(h.name, func(b *testing.B) {
-					var size int
+					var size, series int
 					b.ReportAllocs()
 					for b.Loop() {
 						req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
@@ -50,10 +62,28 @@ func BenchmarkCollect(b *testing.B) {
 							b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
 						}
 						size = rec.Body.Len()
+						if h.enc == "identity" {
+							series = countSeries(rec.Body.String())
+						}
 					}
 					b.ReportMetric(float64(size), "bytes/scrape")
+					if series > 0 {
+						b.ReportMetric(float64(series), "series/scrape")
+					}
 				})
 			}
 		})
 	}
+}
+
+// countSeries counts the samples of a text exposition, and of those the
+// endpoint series (mail_probe_*, mail_tls_*, ...).
+func countSeries(body string) int {
+	n := 0
+	for _, line := range strings.Split(body, "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			n++
+		}
+	}
+	return n
 }
