@@ -2,7 +2,6 @@ package dnscheck
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -37,13 +36,18 @@ func (e *env) checkMTASTS(ctx context.Context) outcome {
 	if p != nil && p.Mode != mtasts.ModeNone {
 		// RFC 8461 4.2: each MX host must present a certificate valid for
 		// its name, chained to a trusted root.
+		// On every address of every MX host: a sender may land on any.
 		for _, h := range m.Hosts {
-			cs, err := e.tlsState(ctx, h.Name)
-			if err != nil {
-				b.add(fmt.Errorf("%w: %s port %d: %v", mtasts.ErrMXNoTLS, h.Name, e.port, err))
-				continue
+			for _, tg := range e.tlsTargets(h) {
+				cs, err := tg.dial(ctx)
+				if err != nil {
+					b.add(fmt.Errorf("%w: %s port %d: %v", mtasts.ErrMXNoTLS, h.Name, e.port, err))
+					continue
+				}
+				if err := mtasts.CheckMXCertificate(cs, h.Name, e.opt.RootCAs, e.now()); err != nil {
+					b.add(fmt.Errorf("%w%s", err, tg.where()))
+				}
 			}
-			b.add(mtasts.CheckMXCertificate(cs, h.Name, e.opt.RootCAs, e.now()))
 		}
 	}
 	return outcome{cr: b.done(p != nil), apply: func(r *Result) {
@@ -65,15 +69,20 @@ func (e *env) checkDANE(ctx context.Context) outcome {
 	}
 	valid := map[string]bool{}
 	for _, h := range m.Hosts {
-		name := h.Name
-		dial := func(ctx context.Context) (*tls.ConnectionState, error) { return e.tlsState(ctx, name) }
-		res, err := dane.CheckHost(ctx, e.opt.Resolver, name, e.port, m.Secure && h.AddrsSecure, dial, e.now())
-		if err != nil {
-			b.fail(err)
-			continue
+		// Every address of the host must present a certificate its TLSA
+		// records match: a sender may land on any of them.
+		for _, tg := range e.tlsTargets(h) {
+			res, err := dane.CheckHost(ctx, e.opt.Resolver, h.Name, e.port, m.Secure && h.AddrsSecure, tg.dial, e.now())
+			if err != nil {
+				b.fail(err)
+				continue
+			}
+			for _, p := range res.Problems {
+				b.add(fmt.Errorf("%w%s", p, tg.where()))
+			}
+			ok, seen := valid[h.Name]
+			valid[h.Name] = res.Valid && (ok || !seen)
 		}
-		b.add(res.Problems...)
-		valid[name] = res.Valid
 	}
 	all := len(valid) > 0
 	for _, v := range valid {

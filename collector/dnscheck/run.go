@@ -189,7 +189,11 @@ func (e *env) mx(ctx context.Context) (*mx.Result, error) {
 
 // tlsState returns the STARTTLS handshake with host, dialling once per run.
 func (e *env) tlsState(ctx context.Context, host string) (*tls.ConnectionState, error) {
-	key := hostPort(host, e.port)
+	return e.cachedTLS(ctx, hostPort(host, e.port), func() (*tls.ConnectionState, error) { return e.dialTLS(ctx, host, e.port) })
+}
+
+// cachedTLS runs dial once per key and run; every caller waits for it.
+func (e *env) cachedTLS(ctx context.Context, key string, dial func() (*tls.ConnectionState, error)) (*tls.ConnectionState, error) {
 	e.tlsMu.Lock()
 	ent, ok := e.tlsCache[key]
 	if !ok {
@@ -202,7 +206,7 @@ func (e *env) tlsState(ctx context.Context, host string) (*tls.ConnectionState, 
 					ent.err = fmt.Errorf("internal error: %v", p)
 				}
 			}()
-			ent.cs, ent.err = e.dialTLS(ctx, host, e.port)
+			ent.cs, ent.err = dial()
 		}()
 	}
 	e.tlsMu.Unlock()
