@@ -2,8 +2,10 @@ package dnscheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -78,7 +80,14 @@ func (e *env) checkDANE(ctx context.Context) outcome {
 				continue
 			}
 			for _, p := range res.Problems {
-				b.add(fmt.Errorf("%w%s", p, tg.where()))
+				// What the TLSA records say is the host's, said once; what
+				// the certificate says is the address's.
+				switch {
+				case errors.Is(p, dane.ErrMismatch), errors.Is(p, dane.ErrNoCertificate):
+					b.add(fmt.Errorf("%w%s", p, tg.where()))
+				case !slices.ContainsFunc(b.cr.Problems, func(q Problem) bool { return q.Detail == p.Error() }):
+					b.add(p)
+				}
 			}
 			ok, seen := valid[h.Name]
 			valid[h.Name] = res.Valid && (ok || !seen)
