@@ -121,23 +121,33 @@ func TestCheckPage(t *testing.T) {
 	}
 }
 
-// overloadedSource is a StatusSource whose schedule is not kept.
-type overloadedSource struct{}
+// overloadedSource is a StatusSource whose schedule is not kept; with
+// hostBound, only a few of the global slots are busy (the per-host limit
+// holds the rest back).
+type overloadedSource struct{ hostBound bool }
 
 func (overloadedSource) Checks() []collector.Check             { return nil }
 func (overloadedSource) Lookup(string) (collector.Check, bool) { return nil, false }
 func (overloadedSource) Now() time.Time                        { return time.Unix(1_800_000_000, 0) }
 func (overloadedSource) Ready() bool                           { return true }
-func (overloadedSource) Schedule() scheduler.Stats {
-	return scheduler.Stats{Overloaded: true, Skipped: 42, LagP99: 7 * time.Second, ShortestInterval: time.Minute,
-		InFlight: 64, Concurrency: 64, Queued: 900, Jobs: 10000}
+func (o overloadedSource) Schedule() scheduler.Stats {
+	st := scheduler.Stats{Overloaded: true, Skipped: 42, LagP99: 7 * time.Second, ShortestInterval: time.Minute,
+		InFlight: 64, Concurrency: 64, HostConcurrency: 4, Queued: 900, Jobs: 10000, BusiestHost: "10.0.0.1", BusiestQueued: 600}
+	if o.hostBound {
+		st.InFlight = 8
+	}
+	return st
 }
 
 func TestStatusPageSaysOverloaded(t *testing.T) {
 	_, body := get(t, Status(overloadedSource{}, StatusOptions{Version: "test", Log: discard}), "/")
-	for _, want := range []string{`id="overloaded"`, "42 runs skipped", "lag p99 7 s", "Raise global.concurrency"} {
+	for _, want := range []string{`id="overloaded"`, "42 runs skipped", "lag p99 7 s", "Raise global.concurrency", "most of them for 10.0.0.1"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("status page lacks %q:\n%s", want, body)
 		}
+	}
+	_, body = get(t, Status(overloadedSource{hostBound: true}, StatusOptions{Version: "test", Log: discard}), "/")
+	if !strings.Contains(body, "8 of 64 in flight") || !strings.Contains(body, "raise global.host_concurrency (4)") {
+		t.Errorf("a schedule held back by the per-host limit does not say so:\n%s", body)
 	}
 }
