@@ -126,7 +126,8 @@ func WithCA(ca *CA) MailOption {
 }
 
 // WithStartTimeout changes how long StartMail may take, all attempts together (default
-// 20s).
+// 60s: Postfix and Dovecot start in about a second, but a CI machine busy with a parallel
+// race-enabled test run has been seen to take over 20 s before every port greeted).
 func WithStartTimeout(d time.Duration) MailOption {
 	return func(c *mailConfig) { c.deadline = d }
 }
@@ -195,7 +196,7 @@ func StartMail(t testing.TB, opts ...MailOption) *Mail {
 // the servers with Mail.Stop. logf, when set, receives a line per retried attempt.
 func Start(logf func(format string, args ...any), opts ...MailOption) (*Mail, error) {
 	start := time.Now()
-	cfg := mailConfig{users: map[string]string{}, deadline: 20 * time.Second, pick: pickPorts}
+	cfg := mailConfig{users: map[string]string{}, deadline: 60 * time.Second, pick: pickPorts}
 	for _, o := range opts {
 		o(&cfg)
 	}
