@@ -127,9 +127,19 @@ func runReal(args []string) int {
 		printReal(os.Stderr, []realResult{*r})
 	}
 	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(out, "", "  ")
-		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
+		for i := range out { // JSON has no infinity: the +Inf bucket is written as -1
+			for _, f := range []*float64{&out[i].LagMax, &out[i].LagP99, &out[i].ProbeLagP99, &out[i].LagP50, &out[i].ProbeLagP50} {
+				if math.IsInf(*f, 0) || math.IsNaN(*f) {
+					*f = -1
+				}
+			}
+		}
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err == nil {
+			err = os.WriteFile(o.jsonOut, b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mail_loadtest real: --json:", err)
 		}
 	}
 	printReal(os.Stdout, out)
