@@ -120,6 +120,12 @@ var invalid = map[string]string{
 @12: servers[1].name: duplicate server name "mx1" (first at line 6)
 @15: domains[0].checks[0]: dkim needs dkim_selectors (DKIM keys cannot be discovered)
 @15: domains[0].checks[1]: unknown check "nope" (mx, spf, dmarc, dkim, mta_sts, tls_rpt, dane, ptr, dnsbl, autoconfig, srv)`,
+
+	// probe_min_spacing, probe_max_in_flight (SPEC 6.1)
+	"probe-min-spacing":         `2: global.probe_min_spacing: 0s must be greater than 0`,
+	"probe-min-spacing-no-unit": `2: global.probe_min_spacing: 60 has no unit (write e.g. 60s)`,
+	"probe-max-in-flight":       `2: global.probe_max_in_flight: must be at least 1, got 0`,
+	"probe-max-in-flight-type":  `2: global.probe_max_in_flight: expected an integer, got a string`,
 }
 
 func TestInvalid(t *testing.T) {

@@ -169,6 +169,7 @@ func (p *parser) global(f field) {
 	g.Concurrency = DefaultConcurrency
 	g.Addresses = DefaultAddresses
 	g.HostConcurrency = DefaultHostConcurrency
+	g.ProbeMaxInFlight = DefaultProbeMaxInFlight
 	defer func() {
 		g.Interval, g.Timeout = p.interval.d, p.timeout.d
 		g.DNSInterval, g.RoundtripInterval = p.dnsInterval.d, p.rtInterval.d
@@ -177,7 +178,8 @@ func (p *parser) global(f field) {
 		return
 	}
 	fs, ok := p.mapping(f, "interval", "timeout", "dns_interval", "roundtrip_interval",
-		"concurrency", "host_concurrency", "resolver", "ehlo_name", "ca_file", "addresses")
+		"concurrency", "host_concurrency", "resolver", "ehlo_name", "ca_file", "addresses",
+		"probe_min_spacing", "probe_max_in_flight")
 	if !ok {
 		return
 	}
@@ -212,6 +214,7 @@ func (p *parser) global(f field) {
 	}
 	g.CAFile = p.caFile(fs["ca_file"])
 	g.Addresses = p.addressRule(fs["addresses"], g.Addresses)
+	p.probeLimits(fs)
 }
 
 // rel makes a path from the config file relative to the file's directory.

@@ -34,6 +34,7 @@ const (
 	DefaultTimeout           = 15 * time.Second
 	DefaultDNSInterval       = 15 * time.Minute
 	DefaultRoundtripInterval = 5 * time.Minute
+	DefaultProbeMaxInFlight  = 4
 	DefaultRoundtripTimeout  = 2 * time.Minute
 	DefaultConcurrency       = 64
 	DefaultHostConcurrency   = 4 // SPEC section 6.5
@@ -66,6 +67,12 @@ type Global struct {
 	EHLOName        string // "" = the machine's hostname, filled in by the caller
 	CAFile          string
 	Addresses       AddressRule // which resolved addresses endpoint probes dial
+	// ProbeMinSpacing (probe_min_spacing): within it, /probe of a check that
+	// logs in or sends mail answers from its latest result. 0 = not set:
+	// see MinSpacing.
+	ProbeMinSpacing time.Duration
+	// ProbeMaxInFlight (probe_max_in_flight): on-demand runs at once.
+	ProbeMaxInFlight int
 }
 
 // Credential is a named username and password. The password is read at load

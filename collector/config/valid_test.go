@@ -42,7 +42,8 @@ func endpoints(s *Server) []ep {
 
 func TestEmpty(t *testing.T) {
 	want := Global{Interval: time.Minute, Timeout: 15 * time.Second, DNSInterval: 15 * time.Minute,
-		RoundtripInterval: 5 * time.Minute, Concurrency: 64, HostConcurrency: 4, Addresses: AddressesAll}
+		RoundtripInterval: 5 * time.Minute, Concurrency: 64, HostConcurrency: 4, Addresses: AddressesAll,
+		ProbeMaxInFlight: 4}
 	for _, file := range []string{"testdata/valid-empty.yaml", "testdata/valid-comments.yaml"} {
 		cfg := load(t, file)
 		if cfg.Global != want || len(cfg.Servers)+len(cfg.Domains)+len(cfg.Roundtrips)+len(cfg.Credentials) != 0 {
@@ -79,7 +80,8 @@ func TestFull(t *testing.T) {
 	cfg := load(t, "testdata/valid-full.yaml")
 	g := Global{Interval: time.Minute, Timeout: 15 * time.Second, DNSInterval: 15 * time.Minute,
 		RoundtripInterval: 5 * time.Minute, Concurrency: 32, HostConcurrency: 2, Resolver: "127.0.0.1:5353",
-		EHLOName: "probe.example.net", CAFile: "testdata/ca.pem", Addresses: AddressesIPv4}
+		EHLOName: "probe.example.net", CAFile: "testdata/ca.pem", Addresses: AddressesIPv4,
+		ProbeMinSpacing: 30 * time.Second, ProbeMaxInFlight: 2}
 	if cfg.Global != g {
 		t.Errorf("global = %+v", cfg.Global)
 	}
@@ -108,7 +110,7 @@ func TestFull(t *testing.T) {
 	if mx1.Addresses != AddressesIPv4 {
 		t.Errorf("mx1 addresses = %q, want the global ipv4", mx1.Addresses)
 	}
-	if lines := []int{31, 32, 34, 44}; !slices.EqualFunc(mx1.Endpoints, lines, func(e *Endpoint, l int) bool { return e.Line == l }) {
+	if lines := []int{33, 34, 36, 46}; !slices.EqualFunc(mx1.Endpoints, lines, func(e *Endpoint, l int) bool { return e.Line == l }) {
 		t.Errorf("endpoint lines, want %v", lines)
 	}
 	mx2 := cfg.Servers[1]
@@ -127,7 +129,7 @@ func TestFull(t *testing.T) {
 	d := cfg.Domains[0]
 	wantD := Domain{Domain: "example.com", DKIMSelectors: []string{"s1", "s2048"},
 		Checks:     []string{"mx", "spf", "dmarc", "dkim", "mta_sts", "tls_rpt", "dane", "ptr"},
-		DNSBLZones: []string{"zen.spamhaus.org"}, SMTPPort: 25, Interval: 15 * time.Minute, Timeout: f, Line: 57}
+		DNSBLZones: []string{"zen.spamhaus.org"}, SMTPPort: 25, Interval: 15 * time.Minute, Timeout: f, Line: 59}
 	if !reflect.DeepEqual(*d, wantD) {
 		t.Errorf("domain:\n got %+v\nwant %+v", *d, wantD)
 	}
@@ -135,7 +137,7 @@ func TestFull(t *testing.T) {
 	wantD = Domain{Domain: "example.org",
 		Checks:     []string{"mx", "spf", "dmarc", "mta_sts", "tls_rpt", "dane", "ptr", "dnsbl", "autoconfig", "srv"},
 		DNSBLZones: []string{"zen.spamhaus.org"}, Discover: true, SMTPPort: 2525, Interval: 15 * time.Minute,
-		Timeout: f, Line: 64}
+		Timeout: f, Line: 66}
 	if !reflect.DeepEqual(*d, wantD) {
 		t.Errorf("domain:\n got %+v\nwant %+v", *d, wantD)
 	}
@@ -254,5 +256,22 @@ func TestLookups(t *testing.T) {
 	var none *Config
 	if _, _, ok := none.Endpoint("a", "b"); ok {
 		t.Error("nil Config found an endpoint")
+	}
+}
+
+// probe_min_spacing: the configured value, else min(interval, 60s).
+func TestMinSpacing(t *testing.T) {
+	for _, c := range []struct {
+		set, interval, want time.Duration
+	}{
+		{0, time.Minute, time.Minute},
+		{0, 5 * time.Minute, time.Minute},
+		{0, 20 * time.Second, 20 * time.Second},
+		{10 * time.Second, 5 * time.Minute, 10 * time.Second},
+		{2 * time.Minute, 20 * time.Second, 2 * time.Minute},
+	} {
+		if got := (Global{ProbeMinSpacing: c.set}).MinSpacing(c.interval); got != c.want {
+			t.Errorf("probe_min_spacing %v, interval %v: %v, want %v", c.set, c.interval, got, c.want)
+		}
 	}
 }
