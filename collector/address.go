@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mail-exporter/mail_exporter/collector/authbackoff"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 )
@@ -24,16 +25,21 @@ type addressCheck struct {
 	labels []string
 	last   atomic.Pointer[probe.Result]
 	text   atomic.Pointer[probe.Rendered] // last, rendered for /metrics
+	auth   *authbackoff.State             // failed-login backoff of the schedule
 }
 
 func newAddressCheck(ep *endpointCheck, a netip.Addr) *addressCheck {
-	return &addressCheck{
+	c := &addressCheck{
 		ep:     ep,
 		addr:   a,
 		ident:  AddressID(ep.server.Name, ep.ep.Name, a),
 		fp:     fingerprintOf(ep.fp, a),
 		labels: ep.addrLabels(a),
 	}
+	if ep.ep.Credential != nil {
+		c.auth = authbackoff.New(ep.interval())
+	}
+	return c
 }
 
 func (c *addressCheck) id() string              { return c.ident }
@@ -53,6 +59,13 @@ func (c *addressCheck) run(ctx context.Context, log *slog.Logger, tr *probe.Tran
 		return false // cancelled by a reload or shutdown: not a result
 	}
 	prev := c.store(r)
+	switch {
+	case c.auth == nil:
+	case r.Reason == probe.ReasonAuth:
+		c.auth.Refused()
+	case r.AuthSuccess != nil && *r.AuthSuccess:
+		c.auth.Accepted()
+	}
 	// Log changes of state, not every failure: a down server must not
 	// flood the log once a minute per endpoint.
 	if wasOK := prev != nil && prev.Success; prev == nil || wasOK != r.Success {

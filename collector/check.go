@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mail-exporter/mail_exporter/collector/banner"
+	"github.com/mail-exporter/mail_exporter/collector/authbackoff"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/discover"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
@@ -70,6 +71,8 @@ type checkEnv struct {
 	descs     *probe.Descs
 	interval  time.Duration // global interval and timeout, for discovered endpoints
 	timeout   time.Duration
+	// mail_auth_backoff_seconds, mail_roundtrip_auth_backoff_seconds
+	backoffDesc, rtBackoffDesc *prometheus.Desc
 	// onDiscover receives the endpoint checks a domain advertises; nil when
 	// checks run once (mail_exporter check), not on a schedule.
 	onDiscover func(domainID string, cs []check)
@@ -116,6 +119,8 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 		}
 	}
 	env.descs = probe.NewDescs(env.labelKeys)
+	env.backoffDesc = authbackoff.EndpointDesc(append(append([]string{}, probe.EndpointLabels...), env.labelKeys...))
+	env.rtBackoffDesc = authbackoff.RoundtripDesc()
 	env.interval, env.timeout = cfg.Global.Interval, cfg.Global.Timeout
 	if env.ehlo == "" {
 		env.ehlo = e.opts.Hostname

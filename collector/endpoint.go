@@ -47,6 +47,7 @@ type endpointCheck struct {
 	// discoveredBy is the domain that advertised this endpoint; "" for a
 	// configured one.
 	discoveredBy string
+	onDemand     recent // the latest /probe result (ondemand.go)
 }
 
 // EndpointID is the identity of an endpoint check.

@@ -278,6 +278,9 @@ func (e *Exporter) setDiscovered(domainID string, cs []check) {
 // endpoint's resolution is not an endpoint check of its own (its addresses
 // count), except when it failed with no address to read the failure.
 func (e *Exporter) runScheduled(ctx context.Context, c check) {
+	if e.skipForBackoff(c) {
+		return
+	}
 	tr := e.transcriptFor(c)
 	start := time.Now()
 	ok := c.run(ctx, e.log, tr)
@@ -333,6 +336,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) { e.collect(ch, true) }
 // web.Metrics writes those itself (see WithoutEndpoints).
 func (e *Exporter) collect(ch chan<- prometheus.Metric, endpoints bool) {
 	for _, c := range e.snapshot() {
+		collectBackoff(c, ch)
 		if isEndpoint(c) && !endpoints {
 			continue
 		}

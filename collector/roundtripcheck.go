@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mail-exporter/mail_exporter/collector/authbackoff"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/resolver"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
@@ -25,14 +26,19 @@ type roundtripCheck struct {
 	// resolverAddr is global.resolver, for the verification of the arrived
 	// message's DKIM signatures and DMARC records.
 	resolverAddr string
+	onDemand     recent // the latest /probe result
+	auth         *authbackoff.State
+	backoffDesc  *prometheus.Desc // mail_roundtrip_auth_backoff_seconds
 }
 
 func newRoundtripCheck(env *checkEnv, rt *config.Roundtrip, descs *roundtrip.Descs) *roundtripCheck {
 	send := env.target(rt.Send.Server, rt.Send.Endpoint)
 	recv := env.target(rt.Receive.Server, rt.Receive.Endpoint)
 	c := &roundtripCheck{
-		cfg:   rt,
-		descs: descs,
+		cfg:         rt,
+		descs:       descs,
+		auth:        authbackoff.New(rt.Interval),
+		backoffDesc: env.rtBackoffDesc,
 		check: roundtrip.Check{
 			Name: rt.Name, Send: send, Receive: recv, Mailbox: rt.Receive.Mailbox,
 			From: rt.Send.From, To: rt.Send.To, Timeout: rt.Timeout,
@@ -77,6 +83,12 @@ func (c *roundtripCheck) run(ctx context.Context, log *slog.Logger, tr *probe.Tr
 		return false // cancelled by a reload or shutdown: not a result
 	}
 	prev := c.last.Swap(r)
+	switch {
+	case r.AuthRefused:
+		c.auth.Refused()
+	case r.Success:
+		c.auth.Accepted()
+	}
 	if r.Success {
 		c.lastSuccess.Store(r.Finished.UnixNano())
 	}

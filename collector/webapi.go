@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 )
 
@@ -27,6 +28,14 @@ type Check interface {
 	Status() StatusRow
 	// Detail is where the check belongs and what its last result means.
 	Detail(now time.Time) Detail
+	// MinSpacing is how long /probe answers from the latest result instead
+	// of running again (SPEC 6.3): probe_min_spacing for a check that logs
+	// in or sends mail, longer while its schedule backs off from a refused
+	// login (collector/authbackoff); 0 for any other check.
+	MinSpacing() time.Duration
+	// Latest is the newest result of a check that logs in or sends mail,
+	// scheduled or on demand, and when it finished.
+	Latest() (prometheus.Collector, time.Time, bool)
 }
 
 // StatusRow is one line of the status page.
@@ -54,13 +63,39 @@ func (r *StatusRow) SetCert(notAfter, now time.Time) {
 type handle struct {
 	c   check
 	log *slog.Logger
+	g   config.Global
+	now func() time.Time
 }
 
 func (h handle) ID() string        { return h.c.id() }
 func (h handle) Kind() string      { return h.c.kind() }
 func (h handle) Status() StatusRow { return h.c.status() }
 func (h handle) RunOnce(ctx context.Context, tr *probe.Transcript) prometheus.Collector {
-	return collectorFunc(h.c.runOnce(ctx, h.log, tr))
+	f := h.c.runOnce(ctx, h.log, tr)
+	if s, ok := h.c.(spaced); ok && s.logsIn() {
+		s.demand().store(f, h.now())
+	}
+	return collectorFunc(f)
+}
+
+func (h handle) MinSpacing() time.Duration {
+	s, ok := h.c.(spaced)
+	if !ok || !s.logsIn() {
+		return 0
+	}
+	return max(h.g.MinSpacing(h.c.interval()), s.backoffGap())
+}
+
+func (h handle) Latest() (prometheus.Collector, time.Time, bool) {
+	s, ok := h.c.(spaced)
+	if !ok || !s.logsIn() {
+		return nil, time.Time{}, false
+	}
+	f, at, ok := latest(s)
+	if !ok {
+		return nil, time.Time{}, false
+	}
+	return collectorFunc(f), at, true
 }
 
 // Lookup returns a running check by identity (EndpointID, DomainID,
@@ -70,7 +105,15 @@ func (e *Exporter) Lookup(id string) (Check, bool) {
 	if !ok {
 		return nil, false
 	}
-	return handle{c, e.log}, true
+	return e.handle(c), true
+}
+
+func (e *Exporter) handle(c check) handle {
+	h := handle{c: c, log: e.log, now: e.opts.Now}
+	if cfg := e.Config(); cfg != nil {
+		h.g = cfg.Global
+	}
+	return h
 }
 
 // Checks returns the running checks in ID order.
@@ -78,7 +121,7 @@ func (e *Exporter) Checks() []Check {
 	list := e.snapshot()
 	out := make([]Check, len(list))
 	for i, c := range list {
-		out[i] = handle{c, e.log}
+		out[i] = e.handle(c)
 	}
 	return out
 }

@@ -74,6 +74,8 @@ type Result struct {
 	// arrive or could not be fetched (AuthError says why).
 	Auth      *msgauth.Report
 	AuthError string
+	// AuthRefused: a server refused a login (probe result "auth").
+	AuthRefused bool
 }
 
 // Run performs one roundtrip, bounded by c.Timeout.
@@ -108,7 +110,7 @@ func Run(ctx context.Context, c Check) *Result {
 	select {
 	case <-w.ready:
 	case recvResult = <-recvDone: // failed before the mailbox was open
-		return r.finish(ReasonReceive, describe("receive", recvResult))
+		return r.finish(ReasonReceive, r.describe("receive", recvResult))
 	}
 
 	send := c.Send
@@ -128,9 +130,9 @@ func Run(ctx context.Context, c Check) *Result {
 		cancel()
 		<-recvDone
 		if sendDeferred(sendResult) {
-			return r.finish(ReasonSendTempfail, describe("send", sendResult))
+			return r.finish(ReasonSendTempfail, r.describe("send", sendResult))
 		}
-		return r.finish(ReasonSend, describe("send", sendResult))
+		return r.finish(ReasonSend, r.describe("send", sendResult))
 	}
 	if refused != nil {
 		cancel()
@@ -148,13 +150,13 @@ func Run(ctx context.Context, c Check) *Result {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || recvResult.Reason == probe.ReasonTimeout {
 			return r.finish(ReasonNotDelivered, fmt.Sprintf("message not visible in %s within %s", c.Mailbox, c.Timeout))
 		}
-		return r.finish(ReasonReceive, describe("receive", recvResult))
+		return r.finish(ReasonReceive, r.describe("receive", recvResult))
 	}
 	r.Delivery = w.visible.Sub(w.acceptedAt)
 	// The message was seen; a failure after that (cleanup, logout) is
 	// still a failure, but the delivery time is real and kept.
 	if !recvResult.Success {
-		return r.finish(ReasonReceive, describe("receive after delivery", recvResult))
+		return r.finish(ReasonReceive, r.describe("receive after delivery", recvResult))
 	}
 	if reason, why := r.authenticate(parent, c, w, log); reason != ReasonOK {
 		return r.finish(reason, why)
@@ -168,7 +170,11 @@ func (r *Result) finish(reason Reason, msg string) *Result {
 	return r
 }
 
-func describe(side string, pr *probe.Result) string {
+// describe names why one side failed, noting a refused login.
+func (r *Result) describe(side string, pr *probe.Result) string {
+	if pr.Reason == probe.ReasonAuth {
+		r.AuthRefused = true
+	}
 	return fmt.Sprintf("%s: %s: %s", side, pr.Reason, pr.Error)
 }
 

@@ -32,7 +32,7 @@ ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
 auth_verbose = yes
-auth_failure_delay = 0
+auth_failure_delay = {{or .AuthFailureDelay "0"}}
 
 mail_location = maildir:~/Maildir
 {{- if .Quota}}
@@ -231,6 +231,7 @@ type confData struct {
 	PostfixExtra                                      []string // mx.go
 	Milters                                           string   // main.cf lines of WithMilters
 	Listen, InetInterfaces, InetProtocols             string   // ipv6.go
+	AuthFailureDelay                                  string   // "" = 0
 }
 
 func (m *Mail) confData() confData {
@@ -252,9 +253,10 @@ func (m *Mail) confData() confData {
 		PostfixExtra:    m.cfg.postfixExtra,
 		Milters:         milterConf(m.cfg.milters),
 
-		Listen:         m.dovecotListen(),
-		InetInterfaces: m.inetInterfaces(),
-		InetProtocols:  m.inetProtocols(),
+		Listen:           m.dovecotListen(),
+		InetInterfaces:   m.inetInterfaces(),
+		InetProtocols:    m.inetProtocols(),
+		AuthFailureDelay: m.cfg.authFailureDelay,
 	}
 }
 
@@ -283,13 +285,7 @@ func (m *Mail) writeDovecot() error {
 			return err
 		}
 	}
-	var users strings.Builder
-	for _, u := range m.sortedUsers() {
-		// user:password:uid:gid:gecos:home:shell:extra
-		fmt.Fprintf(&users, "%s:{PLAIN}%s:%d:%d::%s::\n", u, m.Users[u], MailUID, MailGID, m.homeOf(u))
-	}
-	// Read by the auth process, which runs as the dovecot user. Test passwords only.
-	if err := os.WriteFile(m.path("dovecot", "users"), []byte(users.String()), 0o644); err != nil {
+	if err := m.writePasswd(); err != nil {
 		return err
 	}
 	return writeTemplate(m.path("dovecot", "dovecot.conf"), dovecotConf, m.confData(), 0o644)

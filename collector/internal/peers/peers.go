@@ -96,6 +96,7 @@ type mailConfig struct {
 	postfixExtra                  []string // mx.go: main.cf lines after the defaults
 	milters                       []string // WithMilters
 	ipv6                          bool     // ipv6.go
+	authFailureDelay              string   // WithAuthFailureDelay
 }
 
 // WithUsers adds logins (full addresses; a bare name gets "@example.test") with their
