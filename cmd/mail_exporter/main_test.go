@@ -175,13 +175,14 @@ func writeConfig(t *testing.T, dir, body string) string {
 }
 
 // fakeConfig starts fake servers and returns a config probing them every
-// second with the password from an environment variable.
+// second with the password from an environment variable. probe_min_spacing
+// is 1ms, so /probe runs rather than answering from the schedule's result.
 func fakeConfig(t *testing.T, dir string) string {
 	t.Helper()
 	pki := fakes.NewPKI(t, fakes.CertOptions{})
 	ca := filepath.Join(dir, "ca.pem")
 	os.WriteFile(ca, pki.CA.PEM(), 0o600)
-	return fmt.Sprintf(`global: {interval: 1s, timeout: 900ms, ca_file: %s}
+	return fmt.Sprintf(`global: {interval: 1s, timeout: 900ms, ca_file: %s, probe_min_spacing: 1ms}
 credentials:
   monitor: {username: %s, password_env: TEST_MONITOR_PASSWORD}
 servers:

@@ -29,7 +29,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for _, n := range []string{"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"} {
 		fmt.Fprintf(&eps, "      - {name: %s, port: %d}\n", n, m.Ports[n])
 	}
-	cfg := writeConfig(t, dir, fmt.Sprintf(`global: {interval: 2s, timeout: 1500ms, roundtrip_interval: 3s, dns_interval: 2s, resolver: "%s", ehlo_name: probe.example.test}
+	// probe_min_spacing 1ms: every /probe below runs and shows its dialogue.
+	cfg := writeConfig(t, dir, fmt.Sprintf(`global: {interval: 2s, timeout: 1500ms, roundtrip_interval: 3s, dns_interval: 2s, resolver: "%s", ehlo_name: probe.example.test, probe_min_spacing: 1ms}
 credentials:
   right: {username: %s, password_file: %s}
   wrong: {username: %s, password_env: WRONG_PASSWORD}

@@ -128,8 +128,10 @@ func configCheck(f serveFlags, flagErrs []error) int {
 // newMux wires the HTTP endpoints of SPEC section 4.
 func newMux(exp *collector.Exporter, reg *prometheus.Registry, hist *history.Store, reload func() error, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
+	prober := cweb.Probe(exp)
+	reg.MustRegister(prober) // mail_exporter_probe_refused_total
 	mux.Handle("/metrics", cweb.Metrics(reg, exp, log, 8))
-	mux.Handle("/probe", cweb.Probe(exp))
+	mux.Handle("/probe", prober)
 	status := cweb.StatusOptions{Version: version.Version, History: hist, Log: log}
 	mux.Handle("/", cweb.Status(exp, status))
 	mux.Handle("/check", cweb.CheckPage(exp, status))

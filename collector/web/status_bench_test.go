@@ -16,19 +16,21 @@ import (
 	"github.com/mail-exporter/mail_exporter/collector/web/history"
 )
 
-// fakeCheck is an endpoint check with a fixed status, for the page's
+// pageCheck is an endpoint check with a fixed status, for the page's
 // benchmark.
-type fakeCheck struct {
+type pageCheck struct {
 	id  string
 	row collector.StatusRow
 	d   collector.Detail
 }
 
-func (c fakeCheck) ID() string                                                      { return c.id }
-func (c fakeCheck) Kind() string                                                    { return "endpoint" }
-func (c fakeCheck) Status() collector.StatusRow                                     { return c.row }
-func (c fakeCheck) Detail(time.Time) collector.Detail                               { return c.d }
-func (c fakeCheck) RunOnce(context.Context, *probe.Transcript) prometheus.Collector { return nil }
+func (c pageCheck) ID() string                                                      { return c.id }
+func (c pageCheck) Kind() string                                                    { return "endpoint" }
+func (c pageCheck) Status() collector.StatusRow                                     { return c.row }
+func (c pageCheck) Detail(time.Time) collector.Detail                               { return c.d }
+func (c pageCheck) RunOnce(context.Context, *probe.Transcript) prometheus.Collector { return nil }
+func (c pageCheck) MinSpacing() time.Duration                                       { return 0 }
+func (c pageCheck) Latest() (prometheus.Collector, time.Time, bool)                 { return nil, time.Time{}, false }
 
 type fakeSource []collector.Check
 
@@ -64,7 +66,7 @@ func BenchmarkStatusPage(b *testing.B) {
 				if !ok {
 					row.Result, row.Reason = "connect", "connect 192.0.2.7:993: connection refused"
 				}
-				src[i] = fakeCheck{id: id, row: row, d: collector.Detail{Server: srv, Host: srv + ".example.com", Endpoint: ep, Port: 993,
+				src[i] = pageCheck{id: id, row: row, d: collector.Detail{Server: srv, Host: srv + ".example.com", Endpoint: ep, Port: 993,
 					Protocol: "imap", TLS: "implicit", Address: "192.0.2.7", ChainNotAfter: now.Add(60 * 24 * time.Hour)}}
 				for k := range history.DefaultPerCheck {
 					hist.Record(id, history.Sample{At: now.Add(time.Duration(k-60) * time.Minute), OK: ok || k%2 == 0, Code: "ok", Total: 40 * time.Millisecond,
