@@ -73,6 +73,11 @@ func exporter() *dashboard.DashboardBuilder {
 				prop("color", map[string]any{"mode": "fixed", "fixedColor": red}),
 				prop("custom.drawStyle", "line")}).
 			Min(0).Span(12).Height(8)).
+		WithPanel(timeSeries("/probe refused", "On-demand /probe requests answered 429 because probe_max_in_flight runs "+
+			"were in flight (mail_exporter_probe_refused_total), per second.", "reqps",
+			rangeQuery("A", "sum by (instance, reason) (rate("+x("mail_exporter_probe_refused_total")+rateWindow+"))",
+				"{{instance}} {{reason}}")).
+			Min(0).Span(24).Height(8)).
 		WithRow(dashboard.NewRowBuilder("Process")).
 		WithPanel(timeSeries("Memory", "Resident memory of the exporter process.", "bytes",
 			rangeQuery("A", x("process_resident_memory_bytes"), "{{instance}}")).Span(8).Height(7)).

@@ -172,6 +172,9 @@ func fleet() *dashboard.DashboardBuilder {
 			valueMap(mapping{"1", "aligned", green}, mapping{"0", "NOT ALIGNED", red}),
 			query("A", sel("mail_roundtrip_dkim_aligned", none), "{{roundtrip}}")).Span(6).Height(8)).
 		WithPanel(verdicts.Span(18).Height(8)).
+		WithPanel(timeSeries("Roundtrip login backoff", "While a server refuses a roundtrip's login, its runs are spaced "+
+			"(2^n intervals after n refusals in a row, at most 1h): the gap between runs. 0 = it runs at its own interval.", "s",
+			rangeQuery("A", sel("mail_roundtrip_auth_backoff_seconds", none), "{{roundtrip}}")).Min(0).Span(24).Height(6)).
 		WithRow(dashboard.NewRowBuilder("Uptime")).
 		WithPanel(uptimeTable("Uptime by server",
 			"Mean of each server's endpoint uptimes over 24 hours, 7 and 30 days (recording rules "+

@@ -158,5 +158,10 @@ func server() *dashboard.DashboardBuilder {
 			Min(0).Max(1).
 			Thresholds(steps(green, 0.8, orange, 0.95, red)).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
-			Span(12).Height(6))
+			Span(12).Height(6)).
+		WithPanel(timeSeries("Login backoff", "While the server refuses an endpoint's credential, the schedule spaces its "+
+			"login attempts (2^n intervals after n refusals in a row, at most 1h) and /probe answers from the last result: "+
+			"the gap between attempts. 0 = the endpoint runs at its own interval.", "s",
+			rangeQuery("A", s("mail_auth_backoff_seconds"), "{{endpoint}} {{address}}")).
+			Min(0).Span(12).Height(6))
 }
