@@ -28,6 +28,9 @@ type Check interface {
 	Status() StatusRow
 	// Detail is where the check belongs and what its last result means.
 	Detail(now time.Time) Detail
+	// Results are the status rows of the stored results behind the check:
+	// one per address of an endpoint, else Status alone.
+	Results() []StatusRow
 	// MinSpacing is how long /probe answers from the latest result instead
 	// of running again (SPEC 6.3): probe_min_spacing for a check that logs
 	// in or sends mail, longer while its schedule backs off from a refused
@@ -70,6 +73,20 @@ type handle struct {
 func (h handle) ID() string        { return h.c.id() }
 func (h handle) Kind() string      { return h.c.kind() }
 func (h handle) Status() StatusRow { return h.c.status() }
+func (h handle) Results() []StatusRow {
+	ec, ok := h.c.(*endpointCheck)
+	if !ok {
+		return []StatusRow{h.c.status()}
+	}
+	var rows []StatusRow
+	for _, k := range ec.children() {
+		rows = append(rows, k.status())
+	}
+	if len(rows) == 0 {
+		rows = append(rows, ec.status())
+	}
+	return rows
+}
 func (h handle) RunOnce(ctx context.Context, tr *probe.Transcript) prometheus.Collector {
 	f := h.c.runOnce(ctx, h.log, tr)
 	if s, ok := h.c.(spaced); ok && s.logsIn() {

@@ -152,8 +152,10 @@ func (p *Prober) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case cached:
 		note = fmt.Sprintf("Answered from the latest result, %s old (minimum spacing %s): nothing was sent to the server.\n",
 			age.Round(time.Second), a.spacing)
-		if row := c.Status(); row.Ran {
-			note += fmt.Sprintf("Last scheduled result: %s %s\n", row.Result, row.Reason)
+		for _, row := range c.Results() {
+			if row.Ran {
+				note += fmt.Sprintf("Last scheduled result of %s: %s %s\n", row.Name, row.Result, row.Reason)
+			}
 		}
 		note += "\n"
 	case joined:

@@ -70,6 +70,9 @@ func (c *fakeCheck) Kind() string                      { return "endpoint" }
 func (c *fakeCheck) Status() collector.StatusRow       { return collector.StatusRow{} }
 func (c *fakeCheck) Detail(time.Time) collector.Detail { return collector.Detail{} }
 func (c *fakeCheck) MinSpacing() time.Duration         { return c.spacing }
+func (c *fakeCheck) Results() []collector.StatusRow {
+	return []collector.StatusRow{{Name: c.id, Ran: true, Result: "auth", Reason: "refused"}}
+}
 func (c *fakeCheck) RunOnce(ctx context.Context, tr *probe.Transcript) prometheus.Collector {
 	if c.started != nil {
 		close(c.started)
@@ -127,7 +130,8 @@ func TestProbeSpacing(t *testing.T) {
 		{0, login, "server=mx&endpoint=imaps", "", "fake_run 1", 1, nil},
 		{10 * time.Second, login, "server=mx&endpoint=imaps", "10", "fake_run 1", 1, nil},
 		{20 * time.Second, login, "server=mx&endpoint=imaps&debug=true", "30", "fake_run 1", 1,
-			[]string{"Answered from the latest result, 30s old (minimum spacing 1m0s): nothing was sent to the server."}},
+			[]string{"Answered from the latest result, 30s old (minimum spacing 1m0s): nothing was sent to the server.",
+				"Last scheduled result of endpoint/mx/imaps: auth refused"}},
 		{29*time.Second + 999*time.Millisecond, login, "server=mx&endpoint=imaps", "59", "fake_run 1", 1, nil},
 		{time.Millisecond, login, "server=mx&endpoint=imaps", "", "fake_run 2", 2, nil}, // 60s: spacing over
 		{time.Second, login, "server=mx&endpoint=imaps&debug=true", "1", "fake_run 2", 2, nil},

@@ -29,6 +29,7 @@ func (c pageCheck) Kind() string                                                
 func (c pageCheck) Status() collector.StatusRow                                     { return c.row }
 func (c pageCheck) Detail(time.Time) collector.Detail                               { return c.d }
 func (c pageCheck) RunOnce(context.Context, *probe.Transcript) prometheus.Collector { return nil }
+func (c pageCheck) Results() []collector.StatusRow                                  { return []collector.StatusRow{c.row} }
 func (c pageCheck) MinSpacing() time.Duration                                       { return 0 }
 func (c pageCheck) Latest() (prometheus.Collector, time.Time, bool)                 { return nil, time.Time{}, false }
 
