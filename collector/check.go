@@ -15,8 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mail-exporter/mail_exporter/collector/banner"
 	"github.com/mail-exporter/mail_exporter/collector/authbackoff"
+	"github.com/mail-exporter/mail_exporter/collector/banner"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/discover"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
