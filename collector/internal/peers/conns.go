@@ -76,8 +76,8 @@ type ConnSampler struct {
 	done      sync.WaitGroup
 	mu        sync.Mutex
 	peak      int
-	sustained int // the most seen in two samples in a row
-	prev      int
+	sustained int      // the most seen in every sample for SustainFor
+	recent    []sample // the samples of the last SustainFor
 	samples   int
 	sum       int
 	nonzero   int
@@ -99,8 +99,7 @@ func SampleConns(listeners ...string) *ConnSampler {
 				s.nonzero++
 			}
 			s.peak = max(s.peak, n)
-			s.sustained = max(s.sustained, min(n, s.prev))
-			s.prev = n
+			s.sustain(sample{time.Now(), n})
 			if err != nil && s.err == nil {
 				s.err = err
 			}
@@ -115,10 +114,38 @@ func SampleConns(listeners ...string) *ConnSampler {
 	return s
 }
 
+// SustainFor is how long a level of connections must hold, in every sample, to count
+// as Sustained. A connection's end can trail its probe's return by a moment, longer
+// on a loaded machine; a real breach of a limit lasts a whole probe, tens of
+// milliseconds at least.
+const SustainFor = 20 * time.Millisecond
+
+type sample struct {
+	at time.Time
+	n  int
+}
+
+// sustain records x and raises sustained to the least level seen over a window of at
+// least SustainFor that ends with x. Callers hold mu.
+func (s *ConnSampler) sustain(x sample) {
+	s.recent = append(s.recent, x)
+	for len(s.recent) > 1 && x.at.Sub(s.recent[1].at) >= SustainFor {
+		s.recent = s.recent[1:]
+	}
+	if x.at.Sub(s.recent[0].at) < SustainFor {
+		return
+	}
+	least := x.n
+	for _, r := range s.recent {
+		least = min(least, r.n)
+	}
+	s.sustained = max(s.sustained, least)
+}
+
 // ConnStats are what a ConnSampler saw.
 type ConnStats struct {
-	// Peak is the most connections in one sample; Sustained the most seen in two
-	// samples in a row. A breach of a limit lasts as long as a probe's connection; a
+	// Peak is the most connections in one sample; Sustained the most seen in every
+	// sample for SustainFor. A breach of a limit lasts as long as a probe's connection; a
 	// connection's end, though, can trail the probe's return by a moment (measured: with
 	// at most 2 probes in progress per address in the exporter, 1-ms samples of the
 	// kernel's table saw a third established socket in a few per cent of them, gone by the
