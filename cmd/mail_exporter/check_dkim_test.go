@@ -39,7 +39,7 @@ func TestCheckCommandRoundtripDKIM(t *testing.T) {
 	for name := range signers {
 		fmt.Fprintf(&creds, "  %s: {username: %s, password_file: %s}\n", name, "monitor@"+testpeers.MailDomain, name)
 	}
-	cfg := writeConfig(t, dir, fmt.Sprintf("global: {resolver: %q, roundtrip_interval: 11s}\ncredentials:\n%sservers:\n%sroundtrips:\n%s",
+	cfg := writeConfig(t, dir, fmt.Sprintf("global: {resolver: %q, roundtrip_interval: 11s, probe_min_spacing: 1ms}\ncredentials:\n%sservers:\n%sroundtrips:\n%s",
 		dns.Resolver, creds.String(), servers.String(), roundtrips.String()))
 	out, code := runCheckCmd(t, nil, "--config.file="+cfg)
 	t.Logf("mail_exporter check --config.file=targets.yaml (exit %d):\n%s", code, out)
@@ -79,6 +79,8 @@ func TestCheckCommandRoundtripDKIM(t *testing.T) {
 		}
 	}
 	t.Logf("/metrics, roundtrip series:\n%s", strings.Join(series, "\n"))
+	// probe_min_spacing is 1ms above, so /probe runs the roundtrip again
+	// (with its transcript) instead of answering from the scheduled result.
 	code, body := e.get(t, "/probe?roundtrip=stale&debug=true")
 	t.Logf("/probe?roundtrip=stale&debug=true (%d), DKIM lines:\n%s", code, grepLines(body, "dkim"))
 	for _, want := range []string{
