@@ -127,8 +127,8 @@ func TestAddressSetFollowsDNS(t *testing.T) {
 	if _, ok := e.lookup(AddressID("mx", "smtp", netip.MustParseAddr("::1"))); ok {
 		t.Error("the removed address is still a check")
 	}
-	if n := e.sched.Len(); n != 3 {
-		t.Errorf("scheduler holds %d jobs, want 3 (the endpoint, two addresses)", n)
+	if n := e.sched.Len(); n != 4 {
+		t.Errorf("scheduler holds %d jobs, want 4 (the endpoint, two addresses, its TLS posture check)", n)
 	}
 
 	// A failed resolution: every address last seen reads dns.

@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +21,7 @@ import (
 	"github.com/mail-exporter/mail_exporter/collector/discover"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 	"github.com/mail-exporter/mail_exporter/collector/roundtrip"
+	"github.com/mail-exporter/mail_exporter/collector/tlsposture"
 )
 
 // check is one scheduled check of any kind.
@@ -47,7 +48,11 @@ func (e *Exporter) buildChecks(cfg *config.Config, env *checkEnv) []check {
 	var out []check
 	for _, srv := range cfg.Servers {
 		for _, ep := range srv.Endpoints {
-			out = append(out, newEndpointCheck(env, srv, ep))
+			ec := newEndpointCheck(env, srv, ep)
+			out = append(out, ec)
+			if pc := newPostureCheck(env, ec, cfg.Global.PostureInterval); pc != nil {
+				out = append(out, pc)
+			}
 		}
 	}
 	for _, d := range cfg.Domains {
@@ -73,6 +78,9 @@ type checkEnv struct {
 	timeout   time.Duration
 	// mail_auth_backoff_seconds, mail_roundtrip_auth_backoff_seconds
 	backoffDesc, rtBackoffDesc *prometheus.Desc
+	// postureDescs and aia serve the TLS posture checks.
+	postureDescs *tlsposture.Descs
+	aia          *http.Client
 	// onDiscover receives the endpoint checks a domain advertises; nil when
 	// checks run once (mail_exporter check), not on a schedule.
 	onDiscover func(domainID string, cs []check)
@@ -86,6 +94,7 @@ type checkEnv struct {
 	caFile     string // global.ca_file, for domain checks
 	ehlo       string
 	roots      map[string]*x509.CertPool // by CA file; "" = system roots (nil pool)
+	inters     map[string]*x509.CertPool // the CA files' intermediates (see probe.LoadCAFile)
 	now        func() time.Time
 	// ptr looks up PTR names for SMTP banner checks.
 	ptr func(context.Context, netip.Addr) ([]string, error)
@@ -98,6 +107,7 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 		caFile:       cfg.Global.CAFile,
 		ehlo:         cfg.Global.EHLOName,
 		roots:        map[string]*x509.CertPool{"": nil},
+		inters:       map[string]*x509.CertPool{},
 		now:          e.opts.Now,
 		ptr:          banner.PTRLookup(cfg.Global.Resolver),
 	}
@@ -121,6 +131,8 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 	env.descs = probe.NewDescs(env.labelKeys)
 	env.backoffDesc = authbackoff.EndpointDesc(append(append([]string{}, probe.EndpointLabels...), env.labelKeys...))
 	env.rtBackoffDesc = authbackoff.RoundtripDesc()
+	env.postureDescs = tlsposture.NewDescs(append(append([]string{}, probe.EndpointLabels...), env.labelKeys...))
+	env.aia = tlsposture.NewHTTPClient(probe.NewResolver(cfg.Global.Resolver), cfg.Global.Timeout)
 	env.interval, env.timeout = cfg.Global.Interval, cfg.Global.Timeout
 	if env.ehlo == "" {
 		env.ehlo = e.opts.Hostname
@@ -133,29 +145,13 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 		if _, ok := env.roots[f]; ok {
 			continue
 		}
-		pool, err := loadRoots(f)
+		pool, inter, err := probe.LoadCAFile(f)
 		if err != nil {
 			return nil, err
 		}
-		env.roots[f] = pool
+		env.roots[f], env.inters[f] = pool, inter
 	}
 	return env, nil
-}
-
-// loadRoots returns the system roots plus the certificates in file.
-func loadRoots(file string) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("ca_file: %w", err)
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca_file %s: no PEM certificates", file)
-	}
-	return pool, nil
 }
 
 func sortedKeys(m map[string]string) []string {

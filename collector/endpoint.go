@@ -99,16 +99,17 @@ func rule(srv *config.Server) config.AddressRule {
 // target is the probe.Target for one endpoint of one server.
 func (env *checkEnv) target(srv *config.Server, ep *config.Endpoint) probe.Target {
 	return probe.Target{
-		Server:     srv.Name,
-		Host:       srv.Host,
-		ServerName: srv.TLSServerName,
-		Endpoint:   ep,
-		RootCAs:    env.roots[srv.CAFile],
-		EHLOName:   env.ehlo,
-		Resolver:   env.resolver,
-		Now:        env.now,
-		RelayTest:  relayTestOf(ep),
-		LookupPTR:  env.lookupPTR(ep),
+		Server:        srv.Name,
+		Host:          srv.Host,
+		ServerName:    srv.TLSServerName,
+		Endpoint:      ep,
+		RootCAs:       env.roots[srv.CAFile],
+		Intermediates: env.inters[srv.CAFile],
+		EHLOName:      env.ehlo,
+		Resolver:      env.resolver,
+		Now:           env.now,
+		RelayTest:     relayTestOf(ep),
+		LookupPTR:     env.lookupPTR(ep),
 	}
 }
 

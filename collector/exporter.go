@@ -97,7 +97,7 @@ func (e *Exporter) start(g config.Global) {
 }
 
 // checkKinds are the values of the `kind` label.
-var checkKinds = []string{"endpoint", "domain", "roundtrip"}
+var checkKinds = []string{"endpoint", "domain", "roundtrip", "posture"}
 
 // Schedule reports the scheduler's load (zero before the first config).
 func (e *Exporter) Schedule() scheduler.Stats {
@@ -254,6 +254,8 @@ func schedKey(c check) string {
 		return c.addr.String()
 	case *roundtripCheck:
 		return hostKey(c.check.Send.Host)
+	case *postureCheck:
+		return hostKey(c.ep.server.Host)
 	}
 	return ""
 }

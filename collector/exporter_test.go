@@ -71,7 +71,7 @@ mail_probe_success{address="127.0.0.1",endpoint="submissions",family="ipv4",host
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range problems {
+	for _, p := range specNamed(problems) {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
 	body := scrape(t, reg)
@@ -132,8 +132,9 @@ func TestReloadKeepsUnchangedChecks(t *testing.T) {
 	if v := testutil.ToFloat64(f.exp.self.reloadOK); v != 1 {
 		t.Errorf("reload metric %v after a good reload", v)
 	}
-	if n := f.exp.sched.Len(); n != 6 {
-		t.Errorf("scheduler holds %d checks, want 6 (3 endpoints, 3 addresses)", n)
+	// Three endpoints, each with one address and its TLS posture check.
+	if n := f.exp.sched.Len(); n != 9 {
+		t.Errorf("scheduler holds %d checks, want 9 (3 endpoints, 3 addresses, 3 posture checks)", n)
 	}
 }
 

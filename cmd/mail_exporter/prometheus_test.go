@@ -141,6 +141,8 @@ var emptyOnThisSetup = map[string]string{
 	"mail_mailbox_quota_limit_bytes":                   "no quota plugin in this instance (tested in collector)",
 	"ed25519":                                          "the DKIM key here is RSA",
 	"mail_roundtrip_auth_results_info":                 "no verifying milter here adds Authentication-Results (collector/roundtrip tests it with OpenDKIM)",
+	"mail_tls_ocsp_status_info":                        "Dovecot and Postfix do not staple OCSP (tested with haproxy in collector/tlsposture)",
+	"mail_tls_weak_cipher_info":                        "the servers here have ECDSA leaves: no RSA key exchange (tested in collector/tlsposture)",
 	"mail_exporter_config_last_reload_successful == 0": "no reload failed",
 }
 
@@ -183,7 +185,7 @@ _%d._tcp.mx TLSA 3 1 1 %s
 	os.WriteFile(pw, []byte(good.Password), 0o600)
 	pw2 := filepath.Join(dir, "pw2")
 	os.WriteFile(pw2, []byte(expiring.Password), 0o600)
-	cfg := writeConfig(t, dir, fmt.Sprintf(`global: {interval: 2s, timeout: 1500ms, dns_interval: 3s, roundtrip_interval: 3s, resolver: "%s", ehlo_name: probe.example.test}
+	cfg := writeConfig(t, dir, fmt.Sprintf(`global: {interval: 2s, timeout: 1500ms, dns_interval: 3s, roundtrip_interval: 3s, posture_interval: 4s, resolver: "%s", ehlo_name: probe.example.test}
 credentials:
   good: {username: %s, password_file: %s}
   expiring: {username: %s, password_file: %s}

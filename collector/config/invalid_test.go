@@ -36,6 +36,8 @@ var invalid = map[string]string{
 	"roundtrip-timeout":    `2: global.roundtrip_interval: 1m must be greater than the timeout 2m (the default)`,
 	"concurrency":          `2: global.concurrency: must be at least 1, got 0`,
 	"host-concurrency":     `3: global.host_concurrency: must be at least 1, got 0`,
+	"posture-interval":     `2: global.posture_interval: 10s must be greater than the timeout 15s (the default)`,
+	"posture-type":         `4: servers[0].posture: expected a boolean (true or false), got a string`,
 	"duplicate-server":     `4: servers[1].name: duplicate server name "mx1" (first at line 2)`,
 	"duplicate-endpoint":   `7: servers[0].endpoints[2].name: duplicate endpoint "imaps" on server "mx1" (first at line 5)`,
 	"duplicate-domain":     `3: domains[1].domain: duplicate domain "example.com" (first at line 2)`,

@@ -170,6 +170,7 @@ func (p *parser) global(f field) {
 	g.Addresses = DefaultAddresses
 	g.HostConcurrency = DefaultHostConcurrency
 	g.ProbeMaxInFlight = DefaultProbeMaxInFlight
+	g.PostureInterval = DefaultPostureInterval
 	defer func() {
 		g.Interval, g.Timeout = p.interval.d, p.timeout.d
 		g.DNSInterval, g.RoundtripInterval = p.dnsInterval.d, p.rtInterval.d
@@ -179,7 +180,7 @@ func (p *parser) global(f field) {
 	}
 	fs, ok := p.mapping(f, "interval", "timeout", "dns_interval", "roundtrip_interval",
 		"concurrency", "host_concurrency", "resolver", "ehlo_name", "ca_file", "addresses",
-		"probe_min_spacing", "probe_max_in_flight")
+		"probe_min_spacing", "probe_max_in_flight", "posture_interval")
 	if !ok {
 		return
 	}
@@ -188,6 +189,11 @@ func (p *parser) global(f field) {
 	p.dnsInterval = p.duration(fs["dns_interval"], 1, p.dnsInterval)
 	p.rtInterval = p.duration(fs["roundtrip_interval"], 1, p.rtInterval)
 	p.checkTiming(p.timeout, p.interval)
+	if f := fs["posture_interval"]; f.present() {
+		pi := p.duration(f, 1, dur{d: DefaultPostureInterval, path: "the default"})
+		p.checkTiming(p.timeout, pi)
+		g.PostureInterval = pi.d
+	}
 	if c, ok := p.integer(fs["concurrency"]); ok {
 		if c < 1 {
 			p.errorf(fs["concurrency"].line, fs["concurrency"].path, "must be at least 1, got %d", c)

@@ -41,6 +41,8 @@ var reservedLabels = []string{
 	"address", "family",
 	// Inbound MX posture (SPEC 6.2).
 	"variant", "greeting_host", "ehlo_host",
+	// On TLS posture series (SPEC 6.2).
+	"key_type", "algorithm", "status", "depth",
 }
 
 func (p *parser) servers(f field) {
@@ -66,11 +68,11 @@ func (p *parser) servers(f field) {
 func (p *parser) server(f field) (*Server, field) {
 	fs, ok := p.mapping(f, "name", "host", "tls_server_name", "ca_file", "credential",
 		"interval", "labels", "endpoints", "addresses",
-		"relay_test", "relay_test_recipient")
+		"relay_test", "relay_test_recipient", "posture")
 	if !ok {
 		return nil, field{}
 	}
-	s := &Server{Line: f.line, Labels: map[string]string{}}
+	s := &Server{Line: f.line, Labels: map[string]string{}, Posture: true}
 	if fs["name"].present() {
 		s.Name, _ = p.nonEmpty(fs["name"])
 	} else {
@@ -105,6 +107,9 @@ func (p *parser) server(f field) (*Server, field) {
 		p.checkHostRule(s, a)
 	} else if fs["host"].present() {
 		p.checkHostRule(s, fs["host"])
+	}
+	if v, ok := p.boolean(fs["posture"]); ok {
+		s.Posture = v
 	}
 	interval := p.duration(fs["interval"], 2, p.interval)
 	s.Interval = interval.d

@@ -37,7 +37,8 @@ const (
 	DefaultProbeMaxInFlight  = 4
 	DefaultRoundtripTimeout  = 2 * time.Minute
 	DefaultConcurrency       = 64
-	DefaultHostConcurrency   = 4 // SPEC section 6.5
+	DefaultHostConcurrency   = 4             // SPEC section 6.5
+	DefaultPostureInterval   = 6 * time.Hour // SPEC 6.1
 )
 
 // Config is one loaded, validated targets.yaml. Every inherited value is
@@ -73,6 +74,7 @@ type Global struct {
 	ProbeMinSpacing time.Duration
 	// ProbeMaxInFlight (probe_max_in_flight): on-demand runs at once.
 	ProbeMaxInFlight int
+	PostureInterval  time.Duration // TLS posture checks (SPEC 6.1)
 }
 
 // Credential is a named username and password. The password is read at load
@@ -106,6 +108,7 @@ type Server struct {
 	Interval      time.Duration
 	Addresses     AddressRule // effective: server's, else global's
 	Labels        map[string]string
+	Posture       bool // TLS posture checks of its TLS endpoints (SPEC 6.1; default true)
 	Endpoints     []*Endpoint
 	Line          int // line in the config file where it was declared
 }

@@ -43,7 +43,7 @@ func endpoints(s *Server) []ep {
 func TestEmpty(t *testing.T) {
 	want := Global{Interval: time.Minute, Timeout: 15 * time.Second, DNSInterval: 15 * time.Minute,
 		RoundtripInterval: 5 * time.Minute, Concurrency: 64, HostConcurrency: 4, Addresses: AddressesAll,
-		ProbeMaxInFlight: 4}
+		ProbeMaxInFlight: 4, PostureInterval: 6 * time.Hour}
 	for _, file := range []string{"testdata/valid-empty.yaml", "testdata/valid-comments.yaml"} {
 		cfg := load(t, file)
 		if cfg.Global != want || len(cfg.Servers)+len(cfg.Domains)+len(cfg.Roundtrips)+len(cfg.Credentials) != 0 {
@@ -81,7 +81,7 @@ func TestFull(t *testing.T) {
 	g := Global{Interval: time.Minute, Timeout: 15 * time.Second, DNSInterval: 15 * time.Minute,
 		RoundtripInterval: 5 * time.Minute, Concurrency: 32, HostConcurrency: 2, Resolver: "127.0.0.1:5353",
 		EHLOName: "probe.example.net", CAFile: "testdata/ca.pem", Addresses: AddressesIPv4,
-		ProbeMinSpacing: 30 * time.Second, ProbeMaxInFlight: 2}
+		ProbeMinSpacing: 30 * time.Second, ProbeMaxInFlight: 2, PostureInterval: 12 * time.Hour}
 	if cfg.Global != g {
 		t.Errorf("global = %+v", cfg.Global)
 	}
@@ -94,7 +94,7 @@ func TestFull(t *testing.T) {
 	}
 	mx1 := cfg.Servers[0]
 	if mx1.TLSServerName != "mx.example.com" || mx1.CAFile != "testdata/ca.pem" || mx1.Credential != "monitor" ||
-		mx1.Interval != 30*time.Second || !reflect.DeepEqual(mx1.Labels, map[string]string{"site": "fra", "tier": "1"}) {
+		mx1.Interval != 30*time.Second || !mx1.Posture || !reflect.DeepEqual(mx1.Labels, map[string]string{"site": "fra", "tier": "1"}) {
 		t.Errorf("mx1 = %+v", mx1)
 	}
 	h, f := 30*time.Second, 15*time.Second
@@ -110,7 +110,7 @@ func TestFull(t *testing.T) {
 	if mx1.Addresses != AddressesIPv4 {
 		t.Errorf("mx1 addresses = %q, want the global ipv4", mx1.Addresses)
 	}
-	if lines := []int{33, 34, 36, 46}; !slices.EqualFunc(mx1.Endpoints, lines, func(e *Endpoint, l int) bool { return e.Line == l }) {
+	if lines := []int{34, 35, 37, 47}; !slices.EqualFunc(mx1.Endpoints, lines, func(e *Endpoint, l int) bool { return e.Line == l }) {
 		t.Errorf("endpoint lines, want %v", lines)
 	}
 	mx2 := cfg.Servers[1]
@@ -122,14 +122,14 @@ func TestFull(t *testing.T) {
 	if mx2.Addresses != AddressesFirst {
 		t.Errorf("mx2 addresses = %q, want first", mx2.Addresses)
 	}
-	if mx3 := cfg.Servers[2]; mx3.Host != "2001:db8::25" || mx3.TLSServerName != "2001:db8::25" || mx3.Addresses != AddressesAll {
+	if mx3 := cfg.Servers[2]; mx3.Host != "2001:db8::25" || mx3.TLSServerName != "2001:db8::25" || mx3.Addresses != AddressesAll || mx3.Posture {
 		t.Errorf("mx3 = %+v, want host 2001:db8::25 without brackets, addresses all", mx3)
 	}
 
 	d := cfg.Domains[0]
 	wantD := Domain{Domain: "example.com", DKIMSelectors: []string{"s1", "s2048"},
 		Checks:     []string{"mx", "spf", "dmarc", "dkim", "mta_sts", "tls_rpt", "dane", "ptr"},
-		DNSBLZones: []string{"zen.spamhaus.org"}, SMTPPort: 25, Interval: 15 * time.Minute, Timeout: f, Line: 59}
+		DNSBLZones: []string{"zen.spamhaus.org"}, SMTPPort: 25, Interval: 15 * time.Minute, Timeout: f, Line: 61}
 	if !reflect.DeepEqual(*d, wantD) {
 		t.Errorf("domain:\n got %+v\nwant %+v", *d, wantD)
 	}
@@ -137,7 +137,7 @@ func TestFull(t *testing.T) {
 	wantD = Domain{Domain: "example.org",
 		Checks:     []string{"mx", "spf", "dmarc", "mta_sts", "tls_rpt", "dane", "ptr", "dnsbl", "autoconfig", "srv"},
 		DNSBLZones: []string{"zen.spamhaus.org"}, Discover: true, SMTPPort: 2525, Interval: 15 * time.Minute,
-		Timeout: f, Line: 66}
+		Timeout: f, Line: 68}
 	if !reflect.DeepEqual(*d, wantD) {
 		t.Errorf("domain:\n got %+v\nwant %+v", *d, wantD)
 	}

@@ -55,6 +55,9 @@ type session struct {
 	// use, when set, is called with the logged-in client (*smtp.Client or
 	// *imapclient.Client) before logout: see With.
 	use func(client any) error
+	// handoff, when set, replaces the probe's own TLS handshake: it gets
+	// the raw connection and the probe ends there (see HandshakeWith).
+	handoff func(ctx context.Context, raw net.Conn) error
 }
 
 // run resolves, connects, does implicit TLS, then hands over to fn. The

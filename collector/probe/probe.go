@@ -34,11 +34,15 @@ type Target struct {
 	ServerName string // SNI and the name the certificate must cover
 	Endpoint   *config.Endpoint
 	RootCAs    *x509.CertPool // nil = the system roots
-	EHLOName   string
-	Resolver   Resolver
-	Logger     *slog.Logger
-	Transcript *Transcript // nil unless a debug transcript was asked for
-	Now        func() time.Time
+	// Intermediates are CA certificates known from elsewhere (the non-root
+	// certificates of a ca_file bundle). They never make a chain verify: a
+	// chain that verifies only with one of them reads incomplete_chain.
+	Intermediates *x509.CertPool
+	EHLOName      string
+	Resolver      Resolver
+	Logger        *slog.Logger
+	Transcript    *Transcript // nil unless a debug transcript was asked for
+	Now           func() time.Time
 	// IMAPOptions are passed to go-imap's client (e.g. a handler for the
 	// unsolicited EXISTS that IDLE waits for); nil = defaults.
 	IMAPOptions *imapclient.Options

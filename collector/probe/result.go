@@ -126,7 +126,12 @@ const (
 	VerifyNotYetValid      VerifyError = "not_yet_valid"
 	VerifyUnknownAuthority VerifyError = "unknown_authority"
 	VerifyHostnameMismatch VerifyError = "hostname_mismatch"
-	VerifyOther            VerifyError = "other"
+	// VerifyIncompleteChain: the chain verifies only with an intermediate
+	// the server did not send (SPEC 6.2). Verification is strict, like
+	// `openssl s_client -CAfile roots`: intermediates known from elsewhere
+	// (Target.Intermediates) only tell this apart from unknown_authority.
+	VerifyIncompleteChain VerifyError = "incomplete_chain"
+	VerifyOther           VerifyError = "other"
 )
 
 // addPhase adds d to phase p, keeping first-run order.

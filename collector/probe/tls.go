@@ -17,6 +17,9 @@ import (
 // certificate's facts are recorded even when it is expired, for another
 // name, or from an unknown CA: the metrics must say "expired", not "down".
 func (s *session) handshake(ctx context.Context) error {
+	if s.handoff != nil {
+		return &handedOff{err: s.handoff(ctx, s.guard)}
+	}
 	done := s.phase(PhaseTLSHandshake)
 	cfg := &tls.Config{
 		ServerName:         s.t.ServerName,
@@ -34,7 +37,7 @@ func (s *session) handshake(ctx context.Context) error {
 		return fail(ReasonTLSHandshake, fmt.Errorf("TLS handshake: %w", err))
 	}
 	state := tc.ConnectionState()
-	facts := tlsFacts(state, s.t.RootCAs, s.t.ServerName, s.now())
+	facts := tlsFacts(state, s.t.RootCAs, s.t.Intermediates, s.t.ServerName, s.now())
 	s.r.TLS = facts
 	s.setConn(tc)
 	s.log.Debug("TLS up", "version", facts.Version, "cipher", facts.Cipher,
@@ -47,7 +50,9 @@ func (s *session) handshake(ctx context.Context) error {
 
 // tlsFacts extracts what the metrics need from a finished handshake and
 // verifies the presented chain against roots (nil = system roots) and name.
-func tlsFacts(state tls.ConnectionState, roots *x509.CertPool, name string, now time.Time) *TLSFacts {
+// extra holds intermediates known from elsewhere: they are used only to
+// tell a missing intermediate (incomplete_chain) from an unknown CA.
+func tlsFacts(state tls.ConnectionState, roots, extra *x509.CertPool, name string, now time.Time) *TLSFacts {
 	f := &TLSFacts{
 		Version: tls.VersionName(state.Version),
 		Cipher:  tls.CipherSuiteName(state.CipherSuite),
@@ -82,9 +87,48 @@ func tlsFacts(state tls.ConnectionState, roots *x509.CertPool, name string, now 
 		chain = chains[0]
 	} else {
 		f.VerifyError, f.VerifyDetail = classifyVerifyError(err, leaf, now), errString(err)
+		if f.VerifyError == VerifyUnknownAuthority && extra != nil {
+			f.VerifyError, f.VerifyDetail = retryWithExtra(leaf, certs[1:], roots, extra, name, now, f.VerifyError, f.VerifyDetail)
+		}
 	}
 	f.ChainNotAfter = earliestNotAfter(chain)
 	return f
+}
+
+// retryWithExtra verifies leaf again with the intermediates known from
+// elsewhere added. If that succeeds, the server's chain is incomplete; if it
+// fails otherwise than for an unknown authority (the name, a date), that is
+// the more telling error.
+func retryWithExtra(leaf *x509.Certificate, sent []*x509.Certificate, roots, extra *x509.CertPool, name string, now time.Time,
+	prev VerifyError, prevDetail string) (VerifyError, string) {
+	inter := extra.Clone()
+	for _, c := range sent {
+		inter.AddCert(c)
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name, CurrentTime: now})
+	if err == nil && len(chains) > 0 {
+		var missing []string
+		for _, c := range chains[0][1 : len(chains[0])-1] {
+			if !containsCert(sent, c) {
+				missing = append(missing, c.Subject.String())
+			}
+		}
+		return VerifyIncompleteChain, fmt.Sprintf("the server did not send the intermediate certificate %s; the chain verifies only with it",
+			strings.Join(missing, ", "))
+	}
+	if e := classifyVerifyError(err, leaf, now); e != VerifyUnknownAuthority {
+		return e, errString(err)
+	}
+	return prev, prevDetail
+}
+
+func containsCert(list []*x509.Certificate, c *x509.Certificate) bool {
+	for _, x := range list {
+		if x.Equal(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // classifyVerifyError maps x509's error to the `error` label.

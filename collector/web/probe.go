@@ -80,6 +80,8 @@ func (p *Prober) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var id string
 	switch {
+	case q.Get("server") != "" && q.Get("endpoint") != "" && q.Get("posture") == "true":
+		id = collector.PostureID(q.Get("server"), q.Get("endpoint"))
 	case q.Get("server") != "" && q.Get("endpoint") != "":
 		id = collector.EndpointID(q.Get("server"), q.Get("endpoint"))
 	case q.Get("domain") != "":

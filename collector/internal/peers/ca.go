@@ -25,6 +25,7 @@ type KeyType string
 const (
 	KeyECDSA   KeyType = "ecdsa"   // ECDSA P-256
 	KeyRSA2048 KeyType = "rsa2048" // RSA 2048 bits
+	KeyRSA1024 KeyType = "rsa1024" // RSA 1024 bits: too weak, for posture tests
 )
 
 // CertOptions describes a leaf certificate for CA.Issue.
@@ -38,6 +39,11 @@ type CertOptions struct {
 	NotBefore time.Time
 	NotAfter  time.Time
 	KeyType   KeyType
+	// SignatureAlgorithm defaults to what x509 picks for the CA's key; e.g.
+	// x509.SHA1WithRSA for a SHA-1-signed leaf (an RSA CA is needed).
+	SignatureAlgorithm x509.SignatureAlgorithm
+	// IssuingCertificateURL is the leaf's AIA caIssuers (RFC 5280 4.2.2.1).
+	IssuingCertificateURL []string
 }
 
 // CA is a throw-away certificate authority for tests. Its key lives only in memory.
@@ -126,6 +132,8 @@ func (ca *CA) issue(opts CertOptions) (certPEM, keyPEM []byte, leaf *x509.Certif
 		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case KeyRSA2048:
 		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	case KeyRSA1024:
+		key, err = rsa.GenerateKey(rand.Reader, 1024)
 	default:
 		return nil, nil, nil, &unknownKeyTypeError{opts.KeyType}
 	}
@@ -162,6 +170,8 @@ func (ca *CA) issue(opts CertOptions) (certPEM, keyPEM []byte, leaf *x509.Certif
 		DNSNames:              opts.DNSNames,
 		IPAddresses:           opts.IPs,
 		AuthorityKeyId:        ca.Cert.SubjectKeyId,
+		SignatureAlgorithm:    opts.SignatureAlgorithm,
+		IssuingCertificateURL: opts.IssuingCertificateURL,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
 	if err != nil {

@@ -104,7 +104,7 @@ func server() *dashboard.DashboardBuilder {
 		Mappings(valueMap(mapping{"1", "✓", orange})).
 		Align(common.FieldTextAlignmentCenter)
 
-	return newDashboard(UIDServer, "Mail / Server detail",
+	d := newDashboard(UIDServer, "Mail / Server detail",
 		"One mail server: every endpoint's status, probe phases, TLS and certificate, login and uptime.").
 		WithVariable(jobVar()).
 		WithVariable(serverVar(true)).
@@ -164,4 +164,9 @@ func server() *dashboard.DashboardBuilder {
 			"the gap between attempts. 0 = the endpoint runs at its own interval.", "s",
 			rangeQuery("A", s("mail_auth_backoff_seconds"), "{{endpoint}} {{address}}")).
 			Min(0).Span(12).Height(6))
+	d.WithRow(dashboard.NewRowBuilder("TLS posture"))
+	for _, p := range posturePanels(s) {
+		d.WithPanel(p)
+	}
+	return d
 }
