@@ -104,6 +104,12 @@ func storedOf(c check) (Stored, bool) {
 			return s, false
 		}
 		s.At, s.OK, s.Result, s.Error, s.Duration = r.Finished, r.Success, string(r.Reason), r.Error, r.Finished.Sub(r.Start)
+	case *postureCheck:
+		row := c.status()
+		if !row.Ran {
+			return s, false
+		}
+		s.At, s.OK, s.Result, s.Error = row.Finished, row.OK, row.Result, row.Reason
 	default:
 		return s, false
 	}
@@ -154,6 +160,18 @@ func detailOf(c check, now time.Time) Detail {
 		d := Detail{Domain: c.cfg.Domain, ProbeQuery: "domain=" + qs(c.cfg.Domain)}
 		if r := c.last.Load(); r != nil {
 			d.Items = domainItems(r)
+		}
+		return d
+	case *postureCheck:
+		d := endpointDetail(c.ep, nil, now)
+		d.ProbeQuery += "&posture=true"
+		addrs, rs := c.results()
+		for i, r := range rs {
+			it := report.Posture(c.ep.server.Host, c.ep.ep, r, now)
+			if addrs[i].IsValid() {
+				it.Name += " " + addrs[i].String()
+			}
+			d.Items = append(d.Items, it)
 		}
 		return d
 	case *roundtripCheck:

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,31 +60,45 @@ func (c *postureCheck) fingerprint() string     { return c.fp }
 func (c *postureCheck) interval() time.Duration { return c.every }
 
 // do checks every address, two at a time (each check is several
-// handshakes with one server).
-func (c *postureCheck) do(ctx context.Context, log *slog.Logger) *postureRun {
+// handshakes with one server). With tr, each address's dialogues (up to
+// every STARTTLS) are kept apart and appended in address order.
+func (c *postureCheck) do(ctx context.Context, log *slog.Logger, tr *probe.Transcript) *postureRun {
 	res := c.ep.resolve(ctx)
 	if res.Err != nil {
+		if tr != nil {
+			tr.Note("resolve " + c.ep.server.Host + ": " + res.Err.Error())
+		}
 		return &postureRun{addrs: []netip.Addr{{}}, results: []*tlsposture.Result{{
 			Start: c.ep.env.now(), Error: "resolve " + c.ep.server.Host + ": " + res.Err.Error()}}}
 	}
 	run := &postureRun{addrs: res.Addrs, results: make([]*tlsposture.Result, len(res.Addrs))}
+	trs := make([]*probe.Transcript, len(res.Addrs))
 	sem := make(chan struct{}, 2)
 	var wg sync.WaitGroup
 	for i, a := range res.Addrs {
+		if tr != nil {
+			trs[i] = probe.NewTranscript()
+		}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			o := c.hc
-			o.Target.Address, o.Target.Logger = a, log
+			o.Target.Address, o.Target.Logger, o.Target.Transcript = a, log, trs[i]
 			run.results[i] = tlsposture.Run(ctx, o)
 		})
 	}
 	wg.Wait()
+	for i, a := range res.Addrs {
+		if tr != nil {
+			tr.Note("--- address " + a.String() + " (" + config.Family(a) + "): TLS posture " + postureSummary(run.results[i]))
+			tr.Append(trs[i])
+		}
+	}
 	return run
 }
 
-func (c *postureCheck) run(ctx context.Context, log *slog.Logger, _ *probe.Transcript) bool {
-	r := c.do(ctx, log)
+func (c *postureCheck) run(ctx context.Context, log *slog.Logger, tr *probe.Transcript) bool {
+	r := c.do(ctx, log, tr)
 	if ctx.Err() != nil {
 		return false
 	}
@@ -98,8 +113,8 @@ func (c *postureCheck) run(ctx context.Context, log *slog.Logger, _ *probe.Trans
 	return ok
 }
 
-func (c *postureCheck) runOnce(ctx context.Context, log *slog.Logger, _ *probe.Transcript) collectFunc {
-	r := c.do(ctx, log)
+func (c *postureCheck) runOnce(ctx context.Context, log *slog.Logger, tr *probe.Transcript) collectFunc {
+	r := c.do(ctx, log, tr)
 	return func(ch chan<- prometheus.Metric) { c.collectRun(ch, r) }
 }
 
@@ -144,4 +159,22 @@ func (c *postureCheck) status() StatusRow {
 		}
 	}
 	return row
+}
+
+// postureSummary is one line on a result, for transcripts.
+func postureSummary(r *tlsposture.Result) string {
+	if r.Error != "" {
+		return "failed: " + r.Error
+	}
+	var acc []string
+	for _, p := range r.Protocols {
+		if p.Accepted {
+			acc = append(acc, p.Version)
+		}
+	}
+	s := "accepts " + strings.Join(acc, ", ")
+	if len(r.WeakCiphers) > 0 {
+		s += "; weak suites " + strings.Join(r.WeakCiphers, ", ")
+	}
+	return s
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 	"github.com/mail-exporter/mail_exporter/collector/roundtrip"
+	"github.com/mail-exporter/mail_exporter/collector/tlsposture"
 )
 
 // Outcome is the result of running one configured check once, for
@@ -17,14 +18,15 @@ import (
 type Outcome struct {
 	ID        string
 	Kind      string
-	Server    *config.Server    // endpoint checks
-	Endpoint  *config.Endpoint  // endpoint checks
-	Probe     *probe.Result     // endpoint checks: one Outcome per address
-	Address   netip.Addr        // endpoint checks: the address probed; invalid when the host did not resolve
-	Domain    *dnscheck.Result  // domain checks
-	Discovery *discover.Result  // domain checks with discover: true
-	Roundtrip *roundtrip.Result // roundtrip checks
-	Name      string            // domain or roundtrip name
+	Server    *config.Server     // endpoint checks
+	Endpoint  *config.Endpoint   // endpoint checks
+	Probe     *probe.Result      // endpoint checks: one Outcome per address
+	Address   netip.Addr         // endpoint checks: the address probed; invalid when the host did not resolve
+	Domain    *dnscheck.Result   // domain checks
+	Discovery *discover.Result   // domain checks with discover: true
+	Roundtrip *roundtrip.Result  // roundtrip checks
+	Posture   *tlsposture.Result // posture checks: one Outcome per address, with Server, Endpoint and Address
+	Name      string             // domain or roundtrip name
 }
 
 // RunOnce runs every check of cfg once, at most concurrency at a time,
@@ -75,6 +77,14 @@ func runOutcomes(ctx context.Context, c check, e *Exporter) []Outcome {
 			if addrs[i].IsValid() {
 				out[i].ID = AddressID(c.server.Name, c.ep.Name, addrs[i])
 			}
+		}
+		return out
+	case *postureCheck:
+		o.Server, o.Endpoint = c.ep.server, c.ep.ep
+		run := c.do(ctx, e.log, nil)
+		out := make([]Outcome, len(run.results))
+		for i, r := range run.results {
+			out[i], out[i].Posture, out[i].Address = o, r, run.addrs[i]
 		}
 		return out
 	case *domainCheck:

@@ -146,6 +146,13 @@ func checkConfig(ctx context.Context, f *checkFlags, prog *progress, started tim
 			for _, it := range report.RoundtripAuth(o.Name, o.Roundtrip) {
 				rep.Add("roundtrip", it)
 			}
+		case "posture":
+			it := report.Posture(o.Server.Host, o.Endpoint, o.Posture, now)
+			it.Name = o.Server.Name + ": " + it.Name
+			if o.Address.IsValid() {
+				it.Name += " " + o.Address.String()
+			}
+			rep.Add(report.EndpointSection(o.Endpoint), it)
 		}
 	}
 	return rep, nil

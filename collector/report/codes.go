@@ -54,6 +54,18 @@ var Codes = []CodeInfo{
 	{CodeDKIMPermError, "critical", "A DKIM signature on a roundtrip's message or its key record is unusable: no record, revoked key, malformed signature, rsa-sha1."},
 	{CodeDKIMTempError, "warning", "The key of a DKIM signature on a roundtrip's message could not be fetched (DNS failure)."},
 	{CodeReceiverVerdict, "warning", "A trusted receiver's Authentication-Results field reports dkim, spf or dmarc other than pass (`mail_roundtrip_auth_results_info`)."},
+	// TLS posture (README "TLS posture"), report.Posture.
+	{CodePostureUnreachable, "unknown", "The TLS posture check could not reach a handshake (`mail_tls_posture_success` 0): nothing is known."},
+	{CodeTLSLegacyProtocol, "warning", "TLS 1.0 or 1.1 is accepted (`mail_tls_protocol_accepted` 1; deprecated by RFC 8996)."},
+	{CodeTLSNoModern, "warning", "Neither TLS 1.2 nor TLS 1.3 is accepted."},
+	{CodeTLSWeakCipher, "warning", "A suite of the weak list is accepted: RC4, 3DES or static RSA key exchange (`mail_tls_weak_cipher_accepted` 1)."},
+	{CodeChainIncomplete, "critical", "The server does not send an intermediate its chain needs; it verifies only with one from `ca_file` or AIA (`mail_tls_chain_complete` 0; the probe's `incomplete_chain`)."},
+	{CodeChainUntrusted, "warning", "What the server sends does not reach a trusted root, even with `ca_file` intermediates and AIA."},
+	{CodeKeyWeak, "warning, critical", "The leaf key is RSA under 2048 or ECDSA under 256 bits (critical under 1024 RSA bits; `mail_tls_cert_key_bits`)."},
+	{CodeSignatureSHA1, "warning", "The leaf is signed with SHA-1 or MD5 (`mail_tls_cert_signature_algorithm_info`)."},
+	{CodeOCSPRevoked, "critical", "The stapled OCSP response says the certificate is revoked."},
+	{CodeOCSPInvalid, "warning", "The stapled OCSP response is unusable: unparsable, not signed by the issuer or its delegate, about another certificate, or outside thisUpdate..nextUpdate."},
+	{CodeChainCertExpiring, "warning, critical", "A certificate the server sends, an intermediate too, expires within 14 days (critical within 3)."},
 }
 
 // CodesMarkdown renders the codes README documents: the DNS problem codes

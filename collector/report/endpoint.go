@@ -226,6 +226,10 @@ func certAdvice(t *probe.TLSFacts, host string) string {
 		return fmt.Sprintf("The certificate is valid only from %s: check the server's clock, or wait for it to start.", t.NotBefore.UTC().Format("2006-01-02 15:04 MST"))
 	case probe.VerifyHostnameMismatch:
 		return fmt.Sprintf("The certificate covers %s, not %s: point clients at a name it covers, or add %s to the certificate.", certNames(t, host, 4), host, host)
+	case probe.VerifyIncompleteChain:
+		return "The server does not send the intermediate certificate its chain needs (" + t.VerifyDetail + "). Serve the full chain, " +
+			"leaf first, then the intermediates: Postfix smtpd_tls_chain_files (or a fullchain.pem as smtpd_tls_cert_file); " +
+			"Dovecot ssl_cert = </path/fullchain.pem. Clients that do not fetch it themselves refuse the connection."
 	case probe.VerifyUnknownAuthority:
 		return "The certificate is not signed by a trusted CA (self-signed, or the intermediate certificates are missing): serve the full chain, or use a certificate from a public CA."
 	}
