@@ -67,7 +67,9 @@ func TestStatusPage(t *testing.T) {
 	for _, want := range []string{
 		`data-group="server:fake"`, `data-group="server:closed"`,
 		`data-check="endpoint/fake/imaps@127.0.0.1"`, `data-check="endpoint/closed/smtp@127.0.0.1"`,
-		`<b>1</b>failing`, `<b>4</b>ok`, "version 1.2.3", `http-equiv="refresh" content="30"`,
+		// Every TLS endpoint has a TLS posture check beside it: the closed
+		// port fails both, the four others pass both.
+		`<b>2</b>failing`, `<b>8</b>ok`, "version 1.2.3", `http-equiv="refresh" content="30"`,
 		`class="uptime" title="4 of 4 results ok">100%`, `class="uptime" title="0 of 4 results ok">0%`,
 		`data-samples="4" data-slots="4"`, "Nothing accepts connections on 127.0.0.1:9",
 		"kept in memory only", `class="cert cert-ok"`, "Schedule kept", `<span class="age" title="last result">`,
