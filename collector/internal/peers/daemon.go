@@ -5,18 +5,19 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"syscall"
 	"time"
+
+	"github.com/mail-exporter/mail_exporter/collector/internal/childproc"
 )
 
 // daemon is a server process started by this package, in its own session (so its
 // children share its process group) and signalled if the test binary dies.
 type daemon struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // from Wait, valid after done is closed
+	name  string
+	cmd   *exec.Cmd
+	child *childproc.Child
+	done  <-chan struct{} // child.Done
 }
 
 func daemonEnv() []string {
@@ -35,24 +36,12 @@ func startDaemon(name, stderrFile, bin string, args ...string) (*daemon, error) 
 	cmd.Stdin = nil
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGTERM}
-	d := &daemon{name: name, cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the thread that forked the child ends, not the process
-		// (go.dev/issue/27505): fork from a locked thread that lives as long as the child.
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return // the locked thread ends with this goroutine; no child to signal
-		}
-		started <- nil
-		d.err = cmd.Wait()
-		close(d.done)
-	}()
-	if err := <-started; err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	c, err := childproc.Start(cmd, syscall.SIGTERM)
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
+	d := &daemon{name: name, cmd: cmd, child: c, done: c.Done}
 	return d, nil
 }
 

@@ -163,7 +163,7 @@ ResolverConfiguration %[1]s/unbound.conf
 		select {
 		case <-od.d.done:
 			out, _ := os.ReadFile(filepath.Join(dir, "opendkim.stderr"))
-			t.Fatalf("peers: opendkim exited during start-up (%v): %s", od.d.err, out)
+			t.Fatalf("peers: opendkim exited during start-up (%v): %s", od.d.child.Err(), out)
 		case <-ctx.Done():
 			t.Fatalf("peers: opendkim not listening on %s: %v", sock, err)
 		case <-time.After(20 * time.Millisecond):

@@ -354,7 +354,7 @@ func (m *Mail) waitAuthSocket(ctx context.Context) error {
 		}
 		select {
 		case <-m.dovecot.done:
-			return fmt.Errorf("dovecot exited during start-up: %v", m.dovecot.err)
+			return fmt.Errorf("dovecot exited during start-up: %v", m.dovecot.child.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("dovecot's auth socket: %w (last: %v)", ctx.Err(), err)
 		case <-time.After(20 * time.Millisecond):

@@ -73,9 +73,9 @@ func (m *Mail) waitReady(ctx context.Context) error {
 	select {
 	case <-allDone:
 	case <-m.dovecot.done:
-		failure = fmt.Errorf("dovecot exited during start-up: %v", m.dovecot.err)
+		failure = fmt.Errorf("dovecot exited during start-up: %v", m.dovecot.child.Err())
 	case <-m.postfix.done:
-		failure = fmt.Errorf("postfix master exited during start-up: %v", m.postfix.err)
+		failure = fmt.Errorf("postfix master exited during start-up: %v", m.postfix.child.Err())
 	case <-ctx.Done():
 		failure = ctx.Err()
 	}

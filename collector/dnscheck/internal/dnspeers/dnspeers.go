@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/mail-exporter/mail_exporter/collector/internal/childproc"
 )
 
 // EnvRequire makes missing binaries a failure instead of a skip (CI sets it).
@@ -204,12 +206,14 @@ func start(t testing.TB, dir, name, bin string, args ...string) {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Forked from a thread that lives as long as the daemon: an ordinary fork dies when
+	// its thread ends (a peers daemon's locked thread did that to unbound mid-test).
+	c, err := childproc.Start(cmd, syscall.SIGKILL)
+	if err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+	done := c.Done
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
