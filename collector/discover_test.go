@@ -100,3 +100,73 @@ domains:
 		}
 	}
 }
+
+// TestDiscoveredMXNameNotCovered: with discover: true the domain's mx check
+// reads the MX host's certificate and reports a name it does not cover as
+// mail_dns_problem_info{check="mx",code="mx_certificate_name"}; without
+// discovery the mx check stays DNS only.
+func TestDiscoveredMXNameNotCovered(t *testing.T) {
+	m := peers.StartMail(t) // its certificate is for mail.example.test only
+	dns := dnstest.Start(t, dnstest.Zone{Name: "other.test", Signed: true, Records: `
+@ MX 10 mx.other.test.
+mx A 127.0.0.2
+`})
+	path := filepath.Join(t.TempDir(), "targets.yaml")
+	write := func(discover bool) {
+		os.WriteFile(path, []byte(fmt.Sprintf(`global: {resolver: "%s", interval: 1h, timeout: 250ms, dns_interval: 400ms, ca_file: %s}
+domains:
+  - {domain: other.test, discover: %v, smtp_port: %d, checks: [mx]}
+`, dns.Resolver, m.CAFile, discover, m.Ports["smtp"])), 0o600)
+	}
+	write(true)
+	e := New(Options{})
+	if err := e.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	has := func() bool {
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(e)
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "mail_dns_problem_info" {
+				continue
+			}
+			for _, s := range mf.GetMetric() {
+				ls := map[string]string{}
+				for _, l := range s.GetLabel() {
+					ls[l.GetName()] = l.GetValue()
+				}
+				if ls["check"] == "mx" && ls["code"] == "mx_certificate_name" && ls["severity"] == "warning" {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !has() {
+		if time.Now().After(deadline) {
+			t.Fatal(`no mail_dns_problem_info{check="mx",code="mx_certificate_name"} for mx.other.test`)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if v := seriesValue(t, e, "mail_dns_record_valid", `check="mx"`); v != 1 {
+		t.Errorf("mx valid = %v: the name is a warning", v)
+	}
+
+	write(false)
+	if err := e.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for has() {
+		if time.Now().After(deadline) {
+			t.Fatal("mx_certificate_name stayed after turning discovery off")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -100,7 +100,7 @@ func (c *domainCheck) do(ctx context.Context, log *slog.Logger, tr *probe.Transc
 	// the whole configuration.
 	res, err := resolver.New(c.env.resolverAddr)
 	d := dnscheck.Domain{Name: c.cfg.Domain, DKIMSelectors: c.cfg.DKIMSelectors, Checks: c.dnsChecks(),
-		DNSBLZones: c.cfg.DNSBLZones, SMTPPort: c.cfg.SMTPPort}
+		DNSBLZones: c.cfg.DNSBLZones, SMTPPort: c.cfg.SMTPPort, MXCertificates: c.cfg.Discover}
 	if err != nil {
 		log.Error("no DNS resolver", "domain", c.cfg.Domain, "err", err)
 		return failedResult(d, err, c.env.now()), nil

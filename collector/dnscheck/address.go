@@ -50,7 +50,7 @@ func (e *env) tlsTargets(h mx.Host) []tlsTarget {
 // tlsStateAt is the STARTTLS handshake with host on one address (SNI and
 // EHLO as for the host), dialled once per run.
 func (e *env) tlsStateAt(ctx context.Context, host string, a netip.Addr) (*tls.ConnectionState, error) {
-	return e.cachedTLS(ctx, hostPort(host, e.port)+"@"+a.String(), func() (*tls.ConnectionState, error) {
+	return e.cachedTLS(ctx, hostPort(host, e.port)+"@"+a.String(), func(ctx context.Context) (*tls.ConnectionState, error) {
 		target := netip.AddrPortFrom(a, uint16(e.port)).String()
 		dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer

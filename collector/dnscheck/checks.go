@@ -3,11 +3,14 @@ package dnscheck
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/dkim"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/dmarc"
+	"github.com/mail-exporter/mail_exporter/collector/dnscheck/mx"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/spf"
 	"github.com/mail-exporter/mail_exporter/collector/dnscheck/tlsrpt"
 )
@@ -65,8 +68,48 @@ func (e *env) checkMX(ctx context.Context) outcome {
 		return outcome{cr: b.done(false)}
 	}
 	b.add(m.Problems...)
+	if e.d.MXCertificates && !m.Implicit { // an implicit MX is not advertised
+		b.add(e.mxCertificateNames(ctx, m)...)
+	}
 	n := len(m.Hosts)
 	return outcome{cr: b.done(n > 0 || m.NullMX), apply: func(r *Result) { r.MXHosts = n }}
+}
+
+// mxCertificateNames reads the certificate of every address of every MX
+// host (the handshakes DANE and MTA-STS share) and reports each MX name it
+// does not cover. An address that gives no certificate is not judged here:
+// the discovered smtp endpoint's probe, DANE and MTA-STS report it. The
+// wait ends a little before ctx does, so that a port 25 that never answers
+// costs the name check, not the mx check's DNS findings.
+func (e *env) mxCertificateNames(ctx context.Context, m *mx.Result) []error {
+	ctx, cancel := beforeDeadline(ctx)
+	defer cancel()
+	var errs []error
+	for _, h := range m.Hosts {
+		if len(h.Addrs) == 0 && e.opt.DialSTARTTLS == nil {
+			continue // mx_target_no_address
+		}
+		for _, tg := range e.tlsTargets(h) {
+			cs, err := tg.dial(ctx)
+			if err != nil {
+				continue
+			}
+			if err := mx.CheckCertificateName(cs, h.Name, e.port); err != nil {
+				errs = append(errs, fmt.Errorf("%w%s", err, tg.where()))
+			}
+		}
+	}
+	return errs
+}
+
+// beforeDeadline is ctx ending a tenth of its time left (at most a second)
+// before its deadline.
+func beforeDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl.Add(-min(time.Until(dl)/10, time.Second)))
 }
 
 func (e *env) checkSPF(ctx context.Context) outcome {

@@ -40,6 +40,7 @@ var Codes = []CodeInfo{
 	{"mx_null_mixed", CheckMX, SeverityError, `A null MX ("0 .") is published with other MX records or a non-zero preference.`, "RFC 7505 3", mx.ErrNullMXMixed},
 	{"mx_target_no_address", CheckMX, SeverityError, "An MX target has no A or AAAA record.", "RFC 5321 5.1", mx.ErrTargetNoAddr},
 	{"mx_target_cname", CheckMX, SeverityError, "An MX target is an alias (CNAME), not a host name.", "RFC 2181 10.3", mx.ErrTargetIsAlias},
+	{"mx_certificate_name", CheckMX, SeverityWarning, "With `discover: true`: the certificate an MX host presents after STARTTLS on `smtp_port` (on any of its addresses) does not cover the MX name; the detail names the host and the certificate's names. Senders that check the name (MTA-STS, DANE-TA) refuse it; opportunistic TLS does not check.", "RFC 8461 4.2, RFC 7672 3.2.3", mx.ErrCertificateName},
 
 	{"spf_missing", CheckSPF, SeverityError, `No "v=spf1" TXT record: SPF result "none".`, "RFC 7208 4.5", spf.ErrNoRecord},
 	{"spf_multiple", CheckSPF, SeverityError, `More than one "v=spf1" record at a name: permerror.`, "RFC 7208 4.5", spf.ErrMultipleRecords},

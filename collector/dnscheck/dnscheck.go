@@ -80,6 +80,11 @@ type Domain struct {
 	Checks        []string // nil = DefaultChecks()
 	DNSBLZones    []string
 	SMTPPort      int // 0 = 25
+	// MXCertificates (`discover: true`): the mx check also reads the
+	// certificate of every address of every MX host after STARTTLS on
+	// SMTPPort and reports the MX names it does not cover
+	// (mx_certificate_name).
+	MXCertificates bool
 }
 
 // Result is everything one run found.

@@ -17,6 +17,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +45,7 @@ type mailServer struct {
 	OtherIP string            // the same server; its PTR does not confirm
 	Port    int               // the STARTTLS port, our smtp_port
 	Cert    *x509.Certificate // the leaf it presents after STARTTLS
+	CAFile  string            // the CA's certificate, for openssl s_client
 }
 
 // startMX starts a real Postfix (with Dovecot, collector/internal/peers)
@@ -49,7 +54,7 @@ type mailServer struct {
 func startMX(t *testing.T, ca *peers.CA) mailServer {
 	certPEM, keyPEM, _ := ca.Issue(t, peers.CertOptions{DNSNames: mxNames})
 	mail := peers.StartMail(t, peers.WithCA(ca), peers.WithCert(certPEM, keyPEM))
-	s := mailServer{IP: mail.Host, OtherIP: "127.0.0.1", Port: mail.Ports["smtp"]}
+	s := mailServer{IP: mail.Host, OtherIP: "127.0.0.1", Port: mail.Ports["smtp"], CAFile: mail.CAFile}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cs, err := starttls.Dial(ctx, nil, s.IP, s.Port, "probe.test")
@@ -171,7 +176,7 @@ func TestRealPeers(t *testing.T) {
 	dkimKey := base64.StdEncoding.EncodeToString(der)
 
 	zones := map[string]*mailZone{}
-	for _, n := range []string{"good.test", "lookups.test", "twodmarc.test", "revoked.test", "stsmx.test", "badtlsa.test", "badptr.test", "unsigned.test"} {
+	for _, n := range []string{"good.test", "lookups.test", "twodmarc.test", "revoked.test", "stsmx.test", "badtlsa.test", "badptr.test", "unsigned.test", "wrongname.test"} {
 		zones[n] = newMailZone(n, dkimKey)
 	}
 	good := zones["good.test"]
@@ -198,6 +203,10 @@ func TestRealPeers(t *testing.T) {
 	// DANE without DNSSEC: an unsigned zone publishing TLSA.
 	zones["unsigned.test"].signed = false
 	zones["unsigned.test"].ownMX(mxIP, port, tlsa)
+	// MX name: mx.wrongname.test, on both addresses of the server, is not
+	// among the certificate's names (the TLSA record still matches its key).
+	zones["wrongname.test"].ownMX(mxIP, port, tlsa)
+	zones["wrongname.test"].extra = "mx A " + mxIPBadRR + "\n"
 
 	rev := func(ip string) string { // "127.0.0.2" -> "2.0.0", relative to 127.in-addr.arpa
 		p := strings.Split(ip, ".")
@@ -245,7 +254,8 @@ func TestRealPeers(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			start := time.Now()
-			d := Domain{Name: c.domain, DKIMSelectors: []string{"s1"}, Checks: AllChecks(), DNSBLZones: []string{"bl.test"}, SMTPPort: port}
+			d := Domain{Name: c.domain, DKIMSelectors: []string{"s1"}, Checks: AllChecks(), DNSBLZones: []string{"bl.test"}, SMTPPort: port,
+				MXCertificates: true}
 			r := Run(ctx, d, opt)
 			t.Logf("timing: Run(%s) took %v", c.domain, time.Since(start).Round(time.Millisecond))
 			knownCodes(t, r)
@@ -288,6 +298,7 @@ func TestRealPeers(t *testing.T) {
 		})
 	}
 	t.Run("verdicts", func(t *testing.T) { testVerdicts(t, opt, port) })
+	t.Run("mx certificate names", func(t *testing.T) { testMXNames(t, opt, mail) })
 	t.Logf("timing: whole test %v", time.Since(t0).Round(time.Millisecond))
 }
 
@@ -313,4 +324,81 @@ func logMetrics(t *testing.T, r *Result) {
 		}
 	}
 	t.Logf("/metrics for %s:\n%s", r.Domain, b.String())
+}
+
+// testMXNames: with MXCertificates, an MX name the certificate Postfix
+// presents does not cover is mx_certificate_name on every address, naming
+// the host and the certificate's names; the verdict on each name and
+// address agrees with `openssl s_client -verify_hostname`.
+func testMXNames(t *testing.T, opt Options, mail mailServer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	d := Domain{Name: "wrongname.test", Checks: []string{CheckMX, CheckMTASTS, CheckDANE}, SMTPPort: mail.Port, MXCertificates: true}
+	r := Run(ctx, d, opt)
+	knownCodes(t, r)
+	want := []string{"mta_sts/mtasts_mx_certificate", "mta_sts/mtasts_mx_certificate", "mx/mx_certificate_name", "mx/mx_certificate_name"}
+	if got := codes(r); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("codes %v, want %v", got, want)
+	}
+	names := strings.Join(mxNames, ", ")
+	var details []string
+	for _, p := range r.Checks[CheckMX].Problems {
+		details = append(details, p.Detail)
+	}
+	wantDetails := []string{
+		fmt.Sprintf("MX host certificate does not cover the MX name: mx.wrongname.test port %d presents a certificate for %s (address %s)", mail.Port, names, mail.IP),
+		fmt.Sprintf("MX host certificate does not cover the MX name: mx.wrongname.test port %d presents a certificate for %s (address %s)", mail.Port, names, mail.OtherIP),
+	}
+	slices.Sort(details)
+	slices.Sort(wantDetails)
+	if !slices.Equal(details, wantDetails) {
+		t.Errorf("details\n%s\nwant\n%s", strings.Join(details, "\n"), strings.Join(wantDetails, "\n"))
+	}
+	if cr := r.Checks[CheckMX]; !cr.Valid || !cr.LookupSuccess {
+		t.Errorf("mx: %+v", cr)
+	}
+
+	// The same question to openssl, name by name and address by address.
+	r = Run(ctx, Domain{Name: "good.test", Checks: []string{CheckMX}, SMTPPort: mail.Port, MXCertificates: true}, opt)
+	if got := codes(r); len(got) > 0 {
+		t.Errorf("good.test: %v", got)
+	}
+	for _, c := range []struct{ host, ip, ours string }{
+		{"mx.good.test", mail.IP, "covered"},
+		{"mx.wrongname.test", mail.IP, "not covered"},
+		{"mx.wrongname.test", mail.OtherIP, "not covered"},
+	} {
+		theirs := opensslNameVerdict(t, c.ip, mail.Port, c.host, mail.CAFile)
+		t.Logf("| MX name coverage | certificate for %s | %s at %s | %s | %s |", names, c.host, c.ip, c.ours, theirs)
+		if theirs != c.ours {
+			t.Errorf("%s at %s: ours %s, openssl %s", c.host, c.ip, c.ours, theirs)
+		}
+	}
+}
+
+var verifyCodeRE = regexp.MustCompile(`Verify return code: (\d+) \(([^)]*)\)`)
+
+// opensslNameVerdict asks `openssl s_client -verify_hostname` whether the
+// certificate presented after STARTTLS on ip:port covers host.
+func opensslNameVerdict(t *testing.T, ip string, port int, host, caFile string) string {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Fatalf("openssl not installed: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "openssl", "s_client", "-connect", net.JoinHostPort(ip, strconv.Itoa(port)),
+		"-starttls", "smtp", "-servername", host, "-verify_hostname", host, "-CAfile", caFile)
+	cmd.Stdin = strings.NewReader("")
+	out, _ := cmd.CombinedOutput()
+	m := verifyCodeRE.FindStringSubmatch(string(out))
+	switch {
+	case m == nil:
+		t.Fatalf("s_client gave no verify code:\n%s", out)
+	case m[1] == "0":
+		return "covered"
+	case m[1] == "62": // X509_V_ERR_HOSTNAME_MISMATCH
+		return "not covered"
+	}
+	return "verify " + m[1] + " (" + m[2] + ")"
 }

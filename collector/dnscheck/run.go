@@ -84,6 +84,7 @@ func Run(ctx context.Context, d Domain, opt Options) *Result {
 	run = append(run, task{dnssecTask, (*env).checkDNSSEC})
 
 	e := newEnv(d, opt, res.Domain, now)
+	e.ctx = ctx
 	out := make(chan outcome, len(run)) // buffered: late tasks never block
 	for _, t := range run {
 		go func() {
@@ -125,8 +126,10 @@ func Run(ctx context.Context, d Domain, opt Options) *Result {
 
 // env is what the checks of one run share: the options with defaults filled
 // in, the MX lookup (done once, awaited by the checks that need it) and the
-// STARTTLS handshakes (one per MX host, shared by DANE and MTA-STS).
+// STARTTLS handshakes (one per MX address, shared by DANE, MTA-STS and the
+// mx check's certificate names).
 type env struct {
+	ctx      context.Context // the run's: handshakes run under it, whoever waits for them
 	d        Domain
 	domain   string
 	port     int
@@ -189,11 +192,13 @@ func (e *env) mx(ctx context.Context) (*mx.Result, error) {
 
 // tlsState returns the STARTTLS handshake with host, dialling once per run.
 func (e *env) tlsState(ctx context.Context, host string) (*tls.ConnectionState, error) {
-	return e.cachedTLS(ctx, hostPort(host, e.port), func() (*tls.ConnectionState, error) { return e.dialTLS(ctx, host, e.port) })
+	return e.cachedTLS(ctx, hostPort(host, e.port), func(ctx context.Context) (*tls.ConnectionState, error) { return e.dialTLS(ctx, host, e.port) })
 }
 
-// cachedTLS runs dial once per key and run; every caller waits for it.
-func (e *env) cachedTLS(ctx context.Context, key string, dial func() (*tls.ConnectionState, error)) (*tls.ConnectionState, error) {
+// cachedTLS runs dial once per key and run, under the run's context; every
+// caller waits for it until its own ctx ends (a caller that gives up early
+// does not cut the handshake short for the others).
+func (e *env) cachedTLS(ctx context.Context, key string, dial func(context.Context) (*tls.ConnectionState, error)) (*tls.ConnectionState, error) {
 	e.tlsMu.Lock()
 	ent, ok := e.tlsCache[key]
 	if !ok {
@@ -206,7 +211,11 @@ func (e *env) cachedTLS(ctx context.Context, key string, dial func() (*tls.Conne
 					ent.err = fmt.Errorf("internal error: %v", p)
 				}
 			}()
-			ent.cs, ent.err = dial()
+			runCtx := e.ctx
+			if runCtx == nil {
+				runCtx = ctx
+			}
+			ent.cs, ent.err = dial(runCtx)
 		}()
 	}
 	e.tlsMu.Unlock()

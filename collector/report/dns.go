@@ -178,6 +178,7 @@ var advice = map[string]string{
 	"mx_missing":                "Publish MX records naming the hosts that receive mail for the domain (or a null MX \"0 .\" if it receives none).",
 	"mx_target_no_address":      "Give each MX host an A and/or AAAA record, or remove the MX record that names it.",
 	"mx_target_cname":           "MX records must name a host, not an alias: point the MX at the CNAME's target.",
+	"mx_certificate_name":       "Put the MX name on the certificate the SMTP server presents on port 25 (one certificate may list every MX name; Postfix: smtpd_tls_chain_files), or point the MX record at a name the certificate covers. Senders that require TLS by MTA-STS or DANE-TA refuse a certificate without the MX name.",
 	"spf_missing":               "Publish one TXT record \"v=spf1 mx -all\" (adjusted to your senders) at the domain.",
 	"spf_multiple":              "Merge the SPF records into one: with two, every receiver returns permerror.",
 	"spf_too_many_lookups":      "Flatten includes (replace them with the ip4:/ip6: ranges they resolve to) or drop senders, to stay within 10 DNS lookups.",
