@@ -221,6 +221,17 @@ func TestRealPeers(t *testing.T) {
 			if len(r.SourceErrors) > 0 {
 				t.Fatalf("source errors %v", r.SourceErrors)
 			}
+			if d == "certname" {
+				// The detail names both: the advertised host and the
+				// names the certificate covers.
+				for name, cr := range r.Checks {
+					for _, p := range cr.Problems {
+						if !strings.Contains(p.Detail, "not wrong."+fqdn(d)) || !strings.Contains(p.Detail, "mail."+fqdn(d)) {
+							t.Errorf("%s/%s: %q names not both the host and the certificate's names", name, p.Code, p.Detail)
+						}
+					}
+				}
+			}
 			for name, cr := range r.Checks {
 				if !cr.LookupSuccess || cr.Valid != !slices.ContainsFunc(c.want, func(s string) bool {
 					check, code, _ := strings.Cut(s, "/")
