@@ -153,7 +153,7 @@ func (p *Prober) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch how {
 	case cached:
 		note = fmt.Sprintf("Answered from the latest result, %s old (minimum spacing %s): nothing was sent to the server.\n",
-			age.Round(time.Second), a.spacing)
+			age.Truncate(time.Second), a.spacing)
 		for _, row := range c.Results() {
 			if row.Ran {
 				note += fmt.Sprintf("Last scheduled result of %s: %s %s\n", row.Name, row.Result, row.Reason)
