@@ -45,14 +45,7 @@ func startDaemon(name, stderrFile, bin string, args ...string) (*daemon, error) 
 	return d, nil
 }
 
-func (d *daemon) exited() bool {
-	select {
-	case <-d.done:
-		return true
-	default:
-		return false
-	}
-}
+func (d *daemon) exited() bool { return d.child.Exited() }
 
 // stop sends SIGTERM, waits up to grace, then SIGKILLs the process group; it always
 // waits for the process and SIGKILLs what is left of its group afterwards.
