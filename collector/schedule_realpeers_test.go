@@ -107,7 +107,9 @@ func TestRealHostConcurrencyAtTheServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("connections at the server: %+v", cs)
-			if cs.Samples < 100 || cs.Busy < cs.Samples/4 {
+			// A loaded machine reads /proc/net/tcp less often (59 samples in 6 s
+			// seen in CI); 30 still spread over the whole window.
+			if cs.Samples < 30 || cs.Busy < cs.Samples/4 {
 				t.Fatalf("%+v: the server was not under load", cs)
 			}
 			if tc.exceed {
