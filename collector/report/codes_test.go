@@ -1,9 +1,13 @@
 package report
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -84,7 +88,7 @@ func TestEmittedCodesDocumented(t *testing.T) {
 	if files < 30 {
 		t.Fatalf("read %d source files, expected the check packages' (at least 30)", files)
 	}
-	for _, c := range []string{CodeLookupFailed, CodeDNSSECInsecure, CodeCertExpiring, CodeTLSOld, CodePlaintextAuth} {
+	for _, c := range reportCodeConstants(t) {
 		if !own[c] {
 			t.Errorf("%s is not in report.Codes", c)
 		}
@@ -92,4 +96,47 @@ func TestEmittedCodesDocumented(t *testing.T) {
 			t.Errorf("%s is both a report code and a DNS problem code", c)
 		}
 	}
+}
+
+// reportCodeConstants returns the values of every Code* string constant
+// declared in this package's sources: each is a finding code the report
+// can emit, so each must be in Codes.
+func reportCodeConstants(t *testing.T) []string {
+	t.Helper()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), ".", func(fi os.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, decl := range f.Decls {
+				gd, ok := decl.(*ast.GenDecl)
+				if !ok || gd.Tok != token.CONST {
+					continue
+				}
+				for _, spec := range gd.Specs {
+					vs := spec.(*ast.ValueSpec)
+					for i, id := range vs.Names {
+						if !strings.HasPrefix(id.Name, "Code") || i >= len(vs.Values) {
+							continue
+						}
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							v, err := strconv.Unquote(lit.Value)
+							if err != nil {
+								t.Fatal(err)
+							}
+							out = append(out, v)
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(out) < 20 {
+		t.Fatalf("found %d Code constants, expected the report's (at least 20)", len(out))
+	}
+	return out
 }
