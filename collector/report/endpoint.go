@@ -163,7 +163,7 @@ func endpointFindings(host string, ep *config.Endpoint, r *probe.Result, now tim
 	fs = append(fs, mxFindings(host, ep, r)...)
 	if r.PlaintextAuthOffered != nil && *r.PlaintextAuthOffered {
 		fs = append(fs, Finding{Status: Warning, Code: CodePlaintextAuth, Message: plaintextMessage(ep, r),
-			Advice: "Clients could send passwords in the clear. Offer password logins only after STARTTLS (Postfix: smtpd_tls_auth_only = yes, or smtpd_sasl_security_options = noanonymous, noplaintext; Dovecot: disable_plaintext_auth = yes with ssl = yes or required)."})
+			Advice: "Clients could send passwords in the clear. Offer password logins only after STARTTLS (Postfix: smtpd_tls_auth_only = yes, or smtpd_sasl_security_options = noanonymous, noplaintext together with smtpd_sasl_tls_security_options = noanonymous, which otherwise inherits noplaintext and leaves no mechanism after TLS; Dovecot: disable_plaintext_auth = yes with ssl = yes or required)."})
 	}
 	return fs
 }
