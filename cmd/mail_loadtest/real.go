@@ -127,14 +127,16 @@ func runReal(args []string) int {
 		printReal(os.Stderr, []realResult{*r})
 	}
 	if o.jsonOut != "" {
-		for i := range out { // JSON has no infinity: the +Inf bucket is written as -1
-			for _, f := range []*float64{&out[i].LagMax, &out[i].LagP99, &out[i].ProbeLagP99, &out[i].LagP50, &out[i].ProbeLagP50} {
+		// The table printed below keeps +Inf: write a copy.
+		js := slices.Clone(out)
+		for i := range js { // JSON has no infinity: the +Inf bucket is written as -1
+			for _, f := range []*float64{&js[i].LagMax, &js[i].LagP99, &js[i].ProbeLagP99, &js[i].LagP50, &js[i].ProbeLagP50} {
 				if math.IsInf(*f, 0) || math.IsNaN(*f) {
 					*f = -1
 				}
 			}
 		}
-		b, err := json.MarshalIndent(out, "", "  ")
+		b, err := json.MarshalIndent(js, "", "  ")
 		if err == nil {
 			err = os.WriteFile(o.jsonOut, b, 0o644)
 		}
