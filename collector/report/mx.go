@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/mail-exporter/mail_exporter/collector/config"
@@ -46,22 +47,31 @@ func mxFindings(host string, ep *config.Endpoint, r *probe.Result) []Finding {
 	if b == nil || b.GreetingHost == "" || EndpointSection(ep) != "mx" {
 		return fs
 	}
-	if b.PTRChecked && !b.MatchesPTR() {
-		ptrs := "has no PTR record"
-		if len(b.PTRNames) > 0 {
-			ptrs = "has PTR " + strings.Join(b.PTRNames, ", ")
-		}
-		fs = append(fs, Finding{Status: Warning, Code: CodeBannerPTR,
-			Message: fmt.Sprintf("greeting names %s, but the address dialled %s", b.GreetingHost, ptrs),
-			Advice: "Receivers compare the banner with the reverse DNS of the address (spam filters score a mismatch). Make them agree: " +
-				"set the server's name to the PTR name (Postfix: myhostname, or smtpd_banner = $myhostname ESMTP; Exim: primary_hostname or smtp_active_hostname), " +
-				"or have the address owner set the PTR to " + b.GreetingHost + " (with an A/AAAA record back to the address). Forward-confirmed reverse DNS is the ptr check's business."})
+	// RFC 5321 4.1.1.1 and 4.3.1: the greeting and the EHLO reply each name the
+	// server; both are what receivers and filters see. The EHLO name is judged
+	// only where it differs from the greeting's.
+	names := []struct{ what, name string }{{"greeting", b.GreetingHost}}
+	if b.EHLOHost != "" && b.EHLOHost != b.GreetingHost {
+		names = append(names, struct{ what, name string }{"EHLO reply", b.EHLOHost})
 	}
-	if _, err := netip.ParseAddr(host); err != nil && !b.Matches(host) {
-		fs = append(fs, Finding{Status: Warning, Code: CodeBannerMX,
-			Message: fmt.Sprintf("greeting names %s, not the MX name %s", b.GreetingHost, strings.TrimSuffix(strings.ToLower(host), ".")),
-			Advice: "Senders connect to the MX name and see another name in the banner; harmless for delivery, but it confuses diagnosis and TLS name checks. " +
-				"Point the MX at the name the server uses (and its certificate covers), or set the server's name (Postfix: myhostname) to the MX name."})
+	for _, n := range names {
+		if b.PTRChecked && !slices.Contains(b.PTRNames, n.name) {
+			ptrs := "has no PTR record"
+			if len(b.PTRNames) > 0 {
+				ptrs = "has PTR " + strings.Join(b.PTRNames, ", ")
+			}
+			fs = append(fs, Finding{Status: Warning, Code: CodeBannerPTR,
+				Message: fmt.Sprintf("%s names %s, but the address dialled %s", n.what, n.name, ptrs),
+				Advice: "Receivers compare the banner with the reverse DNS of the address (spam filters score a mismatch). Make them agree: " +
+					"set the server's name to the PTR name (Postfix: myhostname, or smtpd_banner = $myhostname ESMTP; Exim: primary_hostname or smtp_active_hostname), " +
+					"or have the address owner set the PTR to " + n.name + " (with an A/AAAA record back to the address). Forward-confirmed reverse DNS is the ptr check's business."})
+		}
+		if _, err := netip.ParseAddr(host); err != nil && n.name != strings.ToLower(strings.TrimSuffix(host, ".")) {
+			fs = append(fs, Finding{Status: Warning, Code: CodeBannerMX,
+				Message: fmt.Sprintf("%s names %s, not the MX name %s", n.what, n.name, strings.TrimSuffix(strings.ToLower(host), ".")),
+				Advice: "Senders connect to the MX name and see another name in the banner; harmless for delivery, but it confuses diagnosis and TLS name checks. " +
+					"Point the MX at the name the server uses (and its certificate covers), or set the server's name (Postfix: myhostname) to the MX name."})
+		}
 	}
 	return fs
 }
