@@ -97,6 +97,10 @@ func buildReport(ctx context.Context, f *checkFlags, stderr *os.File, started ti
 	switch {
 	case *f.configFile != "" && *f.target != "":
 		return nil, fmt.Errorf("%w: give a target or --config.file, not both", errUsage)
+	case *f.relayTest && !strings.Contains(*f.target, "://"):
+		// Refused rather than ignored: a domain's MX hosts or a config's endpoints
+		// would otherwise read as tested for relaying when they were not.
+		return nil, fmt.Errorf("%w: --relay-test needs an smtp:// or smtps:// URL (for a domain's MX host: check smtp://MX --relay-test; in a config: relay_test: true)", errUsage)
 	case *f.configFile != "":
 		return checkConfig(ctx, f, prog, started)
 	case strings.Contains(*f.target, "://"):

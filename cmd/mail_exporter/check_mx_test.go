@@ -44,6 +44,11 @@ func TestCheckCommandMX(t *testing.T) {
 			}
 		})
 	}
+	for _, target := range []string{"example.test", "--config.file=targets.yaml"} {
+		if out, code := runCheckCmd(t, nil, target, "--relay-test"); code != 3 || !strings.Contains(out, "--relay-test needs an smtp:// or smtps:// URL") {
+			t.Errorf("--relay-test with %s: exit %d, want 3 (usage) naming the URL:\n%s", target, code, out)
+		}
+	}
 	if _, code := runCheckCmd(t, nil, "imaps://127.0.0.1:1", "--relay-test"); code != 3 {
 		t.Errorf("--relay-test on imaps://: exit %d, want 3 (usage)", code)
 	}
