@@ -7,8 +7,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,14 +151,21 @@ ResolverConfiguration %[1]s/unbound.conf
 	t.Cleanup(func() {
 		_ = syscall.Kill(-od.d.cmd.Process.Pid, syscall.SIGKILL)
 		<-od.d.done
+		if out, _ := os.ReadFile(filepath.Join(dir, "opendkim.stderr")); t.Failed() && len(out) > 0 {
+			t.Logf("peers: opendkim %s stderr:\n%s", dir, out)
+		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		c, err := net.DialTimeout("unix", sock, time.Second)
+		err := milterHello(sock, 10*time.Second)
 		if err == nil {
-			c.Close()
 			return od
+		}
+		if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) {
+			// It listens but does not answer as a milter should: a later try would
+			// find its resolver set up without the configuration (see milterHello).
+			t.Fatalf("peers: opendkim on %s: %v", sock, err)
 		}
 		select {
 		case <-od.d.done:
