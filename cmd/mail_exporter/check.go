@@ -56,7 +56,7 @@ func addCheckFlags(c *kingpin.Application) *checkFlags {
 		output:       c.Flag("output", "Report format: text or json.").Default("text").Enum("text", "json"),
 		verbose:      c.Flag("verbose", "Include each dialogue's transcript (secrets masked).").Short('v').Bool(),
 		ehlo:         c.Flag("ehlo-name", "EHLO name; default: this machine's hostname.").PlaceHolder("NAME").String(),
-		relayTest:    c.Flag("relay-test", "With an smtp:// or smtps:// URL: also run the open-relay test (RCPT TO a foreign recipient, never DATA).").Bool(),
+		relayTest:    c.Flag("relay-test", "With a domain (on its MX hosts) or an smtp:// or smtps:// URL: also run the open-relay test (RCPT TO a foreign recipient, never DATA).").Bool(),
 		addresses: c.Flag("addresses", "Which addresses of an endpoint's host to probe, each reported on its own line: all (every A and AAAA), ipv4, ipv6 or first.").
 			Default("all").Enum("all", "ipv4", "ipv6", "first"),
 	}
@@ -97,10 +97,10 @@ func buildReport(ctx context.Context, f *checkFlags, stderr *os.File, started ti
 	switch {
 	case *f.configFile != "" && *f.target != "":
 		return nil, fmt.Errorf("%w: give a target or --config.file, not both", errUsage)
-	case *f.relayTest && !strings.Contains(*f.target, "://"):
-		// Refused rather than ignored: a domain's MX hosts or a config's endpoints
-		// would otherwise read as tested for relaying when they were not.
-		return nil, fmt.Errorf("%w: --relay-test needs an smtp:// or smtps:// URL (for a domain's MX host: check smtp://MX --relay-test; in a config: relay_test: true)", errUsage)
+	case *f.relayTest && *f.configFile != "":
+		// Refused rather than ignored: a config's endpoints would otherwise read
+		// as tested for relaying when they were not. The config says where.
+		return nil, fmt.Errorf("%w: --relay-test takes a domain or an smtp:// or smtps:// URL; in a config, set relay_test: true on the server or endpoint", errUsage)
 	case *f.configFile != "":
 		return checkConfig(ctx, f, prog, started)
 	case strings.Contains(*f.target, "://"):

@@ -69,9 +69,15 @@ func checkDomain(ctx context.Context, f *checkFlags, cred *config.Credential, pr
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			cfg := ep.Config(time.Minute, *f.timeout)
+			isMX := slices.Contains(ep.Sources, discover.SourceMX)
 			// Login only when asked, and never on the MX port.
-			if cred != nil && !slices.Contains(ep.Sources, discover.SourceMX) {
+			if cred != nil && !isMX {
 				cfg.Credential = cred
+			}
+			// The relay test is an MX question: submission ports found by SRV or
+			// autoconfig relay for authenticated users by design.
+			if *f.relayTest && isMX && cfg.Protocol == config.SMTP {
+				cfg.RelayTest, cfg.RelayTestRecipient = true, config.DefaultRelayTestRecipient
 			}
 			items[i] = probeEndpoint(ctx, f, roots, ep.Host, cfg)
 			for j := range items[i] {

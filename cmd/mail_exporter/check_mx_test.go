@@ -44,12 +44,67 @@ func TestCheckCommandMX(t *testing.T) {
 			}
 		})
 	}
-	for _, target := range []string{"example.test", "--config.file=targets.yaml"} {
-		if out, code := runCheckCmd(t, nil, target, "--relay-test"); code != 3 || !strings.Contains(out, "--relay-test needs an smtp:// or smtps:// URL") {
-			t.Errorf("--relay-test with %s: exit %d, want 3 (usage) naming the URL:\n%s", target, code, out)
-		}
+	if out, code := runCheckCmd(t, nil, "--config.file=targets.yaml", "--relay-test"); code != 3 || !strings.Contains(out, "in a config, set relay_test: true") {
+		t.Errorf("--relay-test with --config.file: exit %d, want 3 (usage) naming relay_test:\n%s", code, out)
 	}
 	if _, code := runCheckCmd(t, nil, "imaps://127.0.0.1:1", "--relay-test"); code != 3 {
 		t.Errorf("--relay-test on imaps://: exit %d, want 3 (usage)", code)
 	}
+}
+
+// TestCheckCommandDomainRelayTest: `check DOMAIN --relay-test` runs the relay test
+// on the MX hosts the domain names, here real Postfix as an open relay and as a
+// closed MX, and on nothing else; without the flag no relay test runs.
+func TestCheckCommandDomainRelayTest(t *testing.T) {
+	zone := dnstest.Zone{Name: testpeers.MailDomain, Records: "@ 300 IN MX 10 " + testpeers.MailServerName + ".\n" +
+		strings.TrimSuffix(testpeers.MailServerName, "."+testpeers.MailDomain) + " 300 IN A 127.0.0.2\n"}
+	dns := dnstest.Start(t, zone, dnstest.Zone{Name: "127.in-addr.arpa", Records: "2.0.0 PTR " + testpeers.MailServerName + ".\n"})
+	for _, tc := range []struct {
+		name string
+		opt  testpeers.MailOption
+		want []string
+	}{
+		{"open relay", testpeers.WithOpenRelay(), []string{"relay open", "open_relay: open relay: RCPT TO:<relay-test@example.invalid> (plain) → 250"}},
+		{"debian default", testpeers.WithDebianRelayDefaults(), []string{"relay refused"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := testpeers.StartMail(t, tc.opt)
+			args := []string{testpeers.MailDomain, "--resolver=" + dns.Resolver, "--ca-file=" + m.CAFile,
+				"--smtp-port=" + fmt.Sprint(m.Ports["smtp"]), "--ehlo-name=probe.example.test", "--timeout=10s"}
+			out, code := runCheckCmd(t, nil, append(args, "--relay-test")...)
+			t.Logf("$ mail_exporter check %s --relay-test (exit %d)\n%s", testpeers.MailDomain, code, out)
+			mx := mxSection(out)
+			if !strings.Contains(mx, "[mx]") {
+				t.Fatalf("no MX endpoint in the report's inbound section:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(mx, w) {
+					t.Errorf("MX section lacks %q", w)
+				}
+			}
+			if tc.name == "open relay" && code != 2 {
+				t.Errorf("exit %d, want 2 (an open relay is critical)", code)
+			}
+			if q, err := m.QueueFiles(); err != nil || len(q) > 0 {
+				t.Errorf("the relay test queued mail: %v %v", q, err)
+			}
+			out, _ = runCheckCmd(t, nil, args...)
+			if strings.Contains(out, "relay ") || strings.Contains(out, "open_relay") {
+				t.Errorf("without --relay-test the report mentions a relay test:\n%s", mxSection(out))
+			}
+		})
+	}
+}
+
+// mxSection is the text report's inbound MX section, up to the next heading.
+func mxSection(out string) string {
+	i := strings.Index(out, "Inbound MX")
+	if i < 0 {
+		return ""
+	}
+	s := out[i:]
+	if j := strings.Index(s, "\n\n"); j >= 0 {
+		s = s[:j]
+	}
+	return s
 }
