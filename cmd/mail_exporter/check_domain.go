@@ -70,6 +70,11 @@ func checkDomain(ctx context.Context, f *checkFlags, cred *config.Credential, pr
 			defer func() { <-sem }()
 			cfg := ep.Config(time.Minute, *f.timeout)
 			isMX := slices.Contains(ep.Sources, discover.SourceMX)
+			if isMX {
+				// An MX is judged as one (banner against PTR and MX name) on
+				// whatever port --smtp-port gives; "smtp" is its service's name.
+				cfg.Name = "smtp"
+			}
 			// Login only when asked, and never on the MX port.
 			if cred != nil && !isMX {
 				cfg.Credential = cred

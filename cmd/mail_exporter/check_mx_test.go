@@ -52,27 +52,48 @@ func TestCheckCommandMX(t *testing.T) {
 	}
 }
 
-// TestCheckCommandDomainRelayTest: `check DOMAIN --relay-test` runs the relay test
-// on the MX hosts the domain names, here real Postfix as an open relay and as a
-// closed MX, and on nothing else; without the flag no relay test runs.
-func TestCheckCommandDomainRelayTest(t *testing.T) {
-	zone := dnstest.Zone{Name: testpeers.MailDomain, Records: "@ 300 IN MX 10 " + testpeers.MailServerName + ".\n" +
-		strings.TrimSuffix(testpeers.MailServerName, "."+testpeers.MailDomain) + " 300 IN A 127.0.0.2\n"}
-	dns := dnstest.Start(t, zone, dnstest.Zone{Name: "127.in-addr.arpa", Records: "2.0.0 PTR " + testpeers.MailServerName + ".\n"})
+// TestCheckCommandDomainMX: `check DOMAIN` probes the MX host a knot zone names, a
+// real Postfix on 127.0.0.2 whose PTR is its MX name. With --relay-test the relay test
+// runs there (open relay, Debian's default), and on nothing else; without the flag
+// none runs. A greeting or an EHLO reply naming another host is held against the PTR
+// and the MX name, each on its own.
+func TestCheckCommandDomainMX(t *testing.T) {
+	mxName := testpeers.MailServerName
+	zone := dnstest.Zone{Name: testpeers.MailDomain, Records: "@ 300 IN MX 10 " + mxName + ".\n" +
+		strings.TrimSuffix(mxName, "."+testpeers.MailDomain) + " 300 IN A 127.0.0.2\n"}
+	dns := dnstest.Start(t, zone, dnstest.Zone{Name: "127.in-addr.arpa", Records: "2.0.0 PTR " + mxName + ".\n"})
 	for _, tc := range []struct {
-		name string
-		opt  testpeers.MailOption
-		want []string
+		name      string
+		opts      []testpeers.MailOption
+		relayTest bool
+		want      []string // in the MX section
+		wantNot   []string
 	}{
-		{"open relay", testpeers.WithOpenRelay(), []string{"relay open", "open_relay: open relay: RCPT TO:<relay-test@example.invalid> (plain) → 250"}},
-		{"debian default", testpeers.WithDebianRelayDefaults(), []string{"relay refused"}},
+		{"open relay", []testpeers.MailOption{testpeers.WithOpenRelay()}, true,
+			[]string{"✘ smtp mail.example.test:", "relay open", "open_relay: open relay: RCPT TO:<relay-test@example.invalid> (plain) → 250"}, nil},
+		{"debian default", []testpeers.MailOption{testpeers.WithDebianRelayDefaults()}, true,
+			[]string{"✔ smtp mail.example.test:", "relay refused"}, []string{"banner_"}},
+		{"greeting names another host", []testpeers.MailOption{testpeers.WithSMTPBanner("mx-greet.example.test ESMTP")}, false,
+			[]string{"⚠ smtp mail.example.test:", "banner mx-greet.example.test",
+				"banner_ptr_mismatch: greeting names mx-greet.example.test, but the address dialled has PTR mail.example.test",
+				"banner_mx_mismatch: greeting names mx-greet.example.test, not the MX name mail.example.test"},
+			[]string{"EHLO reply names", "relay "}},
+		{"EHLO reply names another host", []testpeers.MailOption{testpeers.WithMyHostname("mx-ehlo.example.test"),
+			testpeers.WithSMTPBanner(mxName + " ESMTP")}, false,
+			[]string{"⚠ smtp mail.example.test:", "banner mail.example.test",
+				"banner_ptr_mismatch: EHLO reply names mx-ehlo.example.test, but the address dialled has PTR mail.example.test",
+				"banner_mx_mismatch: EHLO reply names mx-ehlo.example.test, not the MX name mail.example.test"},
+			[]string{"greeting names", "relay "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := testpeers.StartMail(t, tc.opt)
+			m := testpeers.StartMail(t, tc.opts...)
 			args := []string{testpeers.MailDomain, "--resolver=" + dns.Resolver, "--ca-file=" + m.CAFile,
 				"--smtp-port=" + fmt.Sprint(m.Ports["smtp"]), "--ehlo-name=probe.example.test", "--timeout=10s"}
-			out, code := runCheckCmd(t, nil, append(args, "--relay-test")...)
-			t.Logf("$ mail_exporter check %s --relay-test (exit %d)\n%s", testpeers.MailDomain, code, out)
+			if tc.relayTest {
+				args = append(args, "--relay-test")
+			}
+			out, code := runCheckCmd(t, nil, args...)
+			t.Logf("$ mail_exporter check %s (exit %d)\n%s", strings.Join(args[:1], " "), code, out)
 			mx := mxSection(out)
 			if !strings.Contains(mx, "[mx]") {
 				t.Fatalf("no MX endpoint in the report's inbound section:\n%s", out)
@@ -82,15 +103,22 @@ func TestCheckCommandDomainRelayTest(t *testing.T) {
 					t.Errorf("MX section lacks %q", w)
 				}
 			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(mx, w) {
+					t.Errorf("MX section has %q", w)
+				}
+			}
 			if tc.name == "open relay" && code != 2 {
 				t.Errorf("exit %d, want 2 (an open relay is critical)", code)
 			}
 			if q, err := m.QueueFiles(); err != nil || len(q) > 0 {
 				t.Errorf("the relay test queued mail: %v %v", q, err)
 			}
-			out, _ = runCheckCmd(t, nil, args...)
-			if strings.Contains(out, "relay ") || strings.Contains(out, "open_relay") {
-				t.Errorf("without --relay-test the report mentions a relay test:\n%s", mxSection(out))
+			if tc.relayTest {
+				out, _ = runCheckCmd(t, nil, args[:len(args)-1]...)
+				if strings.Contains(mxSection(out), "relay ") {
+					t.Errorf("without --relay-test the report mentions a relay test:\n%s", mxSection(out))
+				}
 			}
 		})
 	}

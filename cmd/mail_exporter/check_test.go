@@ -67,7 +67,9 @@ func startCheckWorld(t *testing.T) *checkWorld {
 	ca := testpeers.NewCA(t)
 	// The mail server's certificate covers the good domain's names only.
 	certPEM, keyPEM, leaf := ca.Issue(t, testpeers.CertOptions{DNSNames: []string{"mail.good.test", "mx.good.test"}})
-	m := testpeers.StartMail(t, testpeers.WithCA(ca), testpeers.WithCert(certPEM, keyPEM))
+	m := testpeers.StartMail(t, testpeers.WithCA(ca), testpeers.WithCert(certPEM, keyPEM),
+		// It greets as the MX the good domain names, which is its PTR too.
+		testpeers.WithMyHostname("mx.good.test"))
 	p := m.Ports
 
 	// HTTPS for MTA-STS and autoconfig.

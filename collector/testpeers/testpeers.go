@@ -27,6 +27,7 @@ var (
 	WithOpenRelay           = peers.WithOpenRelay
 	WithDebianRelayDefaults = peers.WithDebianRelayDefaults
 	WithMyHostname          = peers.WithMyHostname
+	WithSMTPBanner          = peers.WithSMTPBanner
 	WithGreylisting         = peers.WithGreylisting
 	WithConnectionLimit     = peers.WithConnectionLimit
 )

@@ -50,6 +50,13 @@ func WithMyHostname(name string) MailOption {
 	return func(c *mailConfig) { c.postfixExtra = append(c.postfixExtra, "myhostname = "+name) }
 }
 
+// WithSMTPBanner sets smtpd_banner, the text after "220 " in the greeting, e.g. "NAME
+// ESMTP": the greeting then names NAME while the EHLO reply still names myhostname, as
+// on a server whose banner was written by hand.
+func WithSMTPBanner(text string) MailOption {
+	return func(c *mailConfig) { c.postfixExtra = append(c.postfixExtra, "smtpd_banner = "+text) }
+}
+
 // GreylistReply is what WithGreylisting answers to every RCPT.
 const GreylistReply = "450 4.2.0 Greylisted, see https://greylisting.example.test/ and try again later"
 
