@@ -64,7 +64,7 @@ func probeIMAP(ctx context.Context, s *session, r *Result) error {
 		if err := s.handshake(ctx); err != nil {
 			return err
 		}
-		lr = newLineReader(s.conn)
+		lr.reset(s.conn)
 	}
 
 	c := imapclient.New(replayConn{Conn: s.conn, r: io.MultiReader(strings.NewReader("* OK ready\r\n"), lr.br)}, s.t.IMAPOptions)

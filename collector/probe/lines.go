@@ -36,6 +36,12 @@ func newLineReader(r io.Reader) *lineReader {
 	return &lineReader{br: bufio.NewReaderSize(r, maxLineBytes)}
 }
 
+// reset makes lr read from r, keeping its buffer: after STARTTLS the same
+// bounded reader reads the TLS connection. Whatever the server sent after its
+// reply to STARTTLS, before the handshake, is dropped (RFC 3207 5: it must not
+// be taken as part of the protected session).
+func (lr *lineReader) reset(r io.Reader) { lr.br.Reset(r) }
+
 // readLine returns one line without its CRLF. A line that does not fit the
 // buffer is an error: it is never accumulated.
 func (lr *lineReader) readLine() (string, error) {

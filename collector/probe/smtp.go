@@ -62,7 +62,7 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 		if err := s.handshake(ctx); err != nil {
 			return err
 		}
-		lr = newLineReader(s.conn)
+		lr.reset(s.conn)
 	}
 
 	// go-smtp insists on reading a greeting first; after STARTTLS there is

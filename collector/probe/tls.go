@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -55,7 +56,7 @@ func (s *session) handshake(ctx context.Context) error {
 func tlsFacts(state tls.ConnectionState, roots, extra *x509.CertPool, name string, now time.Time) *TLSFacts {
 	f := &TLSFacts{
 		Version: tls.VersionName(state.Version),
-		Cipher:  tls.CipherSuiteName(state.CipherSuite),
+		Cipher:  cipherSuiteName(state.CipherSuite),
 	}
 	certs := state.PeerCertificates
 	if len(certs) == 0 {
@@ -165,4 +166,24 @@ func errString(err error) string {
 		return "no chain"
 	}
 	return err.Error()
+}
+
+// cipherSuiteNames is tls.CipherSuiteName for every suite crypto/tls knows,
+// built once: tls.CipherSuiteName builds both suite lists on every call, and
+// every TLS probe asks.
+var cipherSuiteNames = sync.OnceValue(func() map[uint16]string {
+	m := map[uint16]string{}
+	for _, list := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
+		for _, c := range list {
+			m[c.ID] = c.Name
+		}
+	}
+	return m
+})
+
+func cipherSuiteName(id uint16) string {
+	if n, ok := cipherSuiteNames()[id]; ok {
+		return n
+	}
+	return tls.CipherSuiteName(id)
 }
