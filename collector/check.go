@@ -109,7 +109,7 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 		roots:        map[string]*x509.CertPool{"": nil},
 		inters:       map[string]*x509.CertPool{},
 		now:          e.opts.Now,
-		ptr:          banner.PTRLookup(cfg.Global.Resolver),
+		ptr:          banner.CachedPTRLookup(banner.PTRLookup(cfg.Global.Resolver), e.opts.Now),
 	}
 	if e.opts.Resolver != nil {
 		env.resolver = e.opts.Resolver
