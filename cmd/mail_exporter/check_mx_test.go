@@ -10,9 +10,10 @@ import (
 )
 
 // TestCheckCommandMX runs `mail_exporter check smtp://... --relay-test` against
-// real Postfix set up three ways, and logs the lines it prints (go test -v):
+// real Postfix set up several ways, and logs the lines it prints (go test -v):
 // an open relay (critical), a banner that is not the PTR of the address
-// (warning), a greylisting server (warning, not down).
+// (warning), a greylisting server (warning, not down), postscreen's first-contact
+// deferral.
 func TestCheckCommandMX(t *testing.T) {
 	dns := dnstest.Start(t, dnstest.Zone{Name: "127.in-addr.arpa", Records: "2.0.0 PTR mail.example.test.\n"})
 	cases := []struct {
@@ -44,6 +45,35 @@ func TestCheckCommandMX(t *testing.T) {
 			}
 		})
 	}
+	// postscreen in front of smtpd: the first connection passes its deep protocol
+	// test and is deferred at RCPT (tempfail, relay test inconclusive, not down);
+	// the next is handed to smtpd, which refuses the relay.
+	t.Run("postscreen", func(t *testing.T) {
+		m := testpeers.StartMail(t, testpeers.WithPostscreen())
+		url := fmt.Sprintf("smtp://%s:%d", m.Host, m.Ports["smtp"])
+		for i, want := range []struct {
+			code  int
+			codes []string
+		}{
+			{1, []string{"tempfail: relay test deferred: RCPT TO:<relay-test@example.invalid>: " + testpeers.PostscreenDeferReply, "relay inconclusive", "relay_test_inconclusive"}},
+			{0, []string{"relay refused"}},
+		} {
+			out, code := runCheckCmd(t, nil, url, "--relay-test", "--ca-file="+m.CAFile, "--resolver="+dns.Resolver,
+				"--ehlo-name=probe.example.test", "--timeout=10s")
+			t.Logf("$ mail_exporter check %s --relay-test, connection %d (exit %d)\n%s", url, i+1, code, out)
+			if code != want.code {
+				t.Errorf("connection %d: exit %d, want %d", i+1, code, want.code)
+			}
+			for _, c := range want.codes {
+				if !strings.Contains(out, c) {
+					t.Errorf("connection %d: output lacks %q", i+1, c)
+				}
+			}
+		}
+		if q, err := m.QueueFiles(); err != nil || len(q) > 0 {
+			t.Errorf("queued: %v %v", q, err)
+		}
+	})
 	if out, code := runCheckCmd(t, nil, "--config.file=targets.yaml", "--relay-test"); code != 3 || !strings.Contains(out, "in a config, set relay_test: true") {
 		t.Errorf("--relay-test with --config.file: exit %d, want 3 (usage) naming relay_test:\n%s", code, out)
 	}

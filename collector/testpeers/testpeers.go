@@ -28,6 +28,7 @@ var (
 	WithDebianRelayDefaults = peers.WithDebianRelayDefaults
 	WithMyHostname          = peers.WithMyHostname
 	WithSMTPBanner          = peers.WithSMTPBanner
+	WithPostscreen          = peers.WithPostscreen
 	WithGreylisting         = peers.WithGreylisting
 	WithConnectionLimit     = peers.WithConnectionLimit
 )
@@ -45,8 +46,10 @@ var (
 	NewDKIMKey     = peers.NewDKIMKey
 	MailDomain     = peers.Domain
 	MailServerName = peers.ServerName
-	WithIPv6       = peers.WithIPv6
-	RequireIPv6    = peers.RequireIPv6
+	// PostscreenDeferReply is what WithPostscreen answers at RCPT on first contact.
+	PostscreenDeferReply = peers.PostscreenDeferReply
+	WithIPv6             = peers.WithIPv6
+	RequireIPv6          = peers.RequireIPv6
 )
 
 // IPv6 is the address WithIPv6 adds to every listener.

@@ -173,8 +173,13 @@ var postfixMasterCf = template.Must(template.New("master.cf").Parse(`# Written b
 # interface has (127.0.0.1 here, not 127.0.0.2), so each listener names its address.
 # service   type  private unpriv chroot wakeup maxproc command + args
 {{range .Hosts -}}
+{{if $.Postscreen -}}
+{{.}}:{{$.Ports.smtp}} inet n - n - 1 postscreen
+  -o syslog_name=postfix/smtp
+{{else -}}
 {{.}}:{{$.Ports.smtp}} inet n - n - - smtpd
   -o syslog_name=postfix/smtp
+{{end -}}
 {{- if $.GreetDelay}}
   -o smtpd_client_restrictions=sleep,{{$.GreetDelay}}
   -o smtpd_delay_reject=no
@@ -218,6 +223,12 @@ lmtp       unix  - - n - - lmtp
 anvil      unix  - - n - 1 anvil
 scache     unix  - - n - 1 scache
 postlog    unix-dgram n - n - 1 postlogd
+{{- if .Postscreen}}
+smtpd      pass  - - n - - smtpd
+  -o syslog_name=postfix/smtp
+tlsproxy   unix  - - n - 0 tlsproxy
+dnsblog    unix  - - n - 0 dnsblog
+{{- end}}
 `))
 
 type confData struct {
@@ -232,6 +243,7 @@ type confData struct {
 	Milters                                           string   // main.cf lines of WithMilters
 	Listen, InetInterfaces, InetProtocols             string   // ipv6.go
 	AuthFailureDelay                                  string   // "" = 0
+	Postscreen                                        bool     // postscreen.go
 }
 
 func (m *Mail) confData() confData {
@@ -257,6 +269,7 @@ func (m *Mail) confData() confData {
 		InetInterfaces:   m.inetInterfaces(),
 		InetProtocols:    m.inetProtocols(),
 		AuthFailureDelay: m.cfg.authFailureDelay,
+		Postscreen:       m.cfg.postscreen,
 	}
 }
 

@@ -97,6 +97,7 @@ type mailConfig struct {
 	milters                       []string // WithMilters
 	ipv6                          bool     // ipv6.go
 	authFailureDelay              string   // WithAuthFailureDelay
+	postscreen                    bool     // WithPostscreen
 }
 
 // WithUsers adds logins (full addresses; a bare name gets "@example.test") with their
