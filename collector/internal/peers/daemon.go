@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -68,4 +71,31 @@ func (d *daemon) stop(grace time.Duration) error {
 		errs = append(errs, fmt.Errorf("kill %s group %d: %w", d.name, pid, err))
 	}
 	return errors.Join(errs...)
+}
+
+// groupStates lists the processes of process group pgid, one per line: PID, name,
+// state and the kernel function it sleeps in (/proc/PID/wchan), to tell a server that
+// hangs from one that never got the connection.
+func groupStates(pgid int) string {
+	var b strings.Builder
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		stat, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+		s := string(stat)
+		i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if i < 0 || j < i {
+			continue
+		}
+		f := strings.Fields(s[j+1:])
+		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		wchan, _ := os.ReadFile(d + "/wchan")
+		fmt.Fprintf(&b, "%s %s %s %s\n", filepath.Base(d), s[i+1:j], f[0], wchan)
+	}
+	return b.String()
 }

@@ -128,8 +128,9 @@ func WithCA(ca *CA) MailOption {
 }
 
 // WithStartTimeout changes how long StartMail may take, all attempts together (default
-// 60s: Postfix and Dovecot start in about a second, but a CI machine busy with a parallel
-// race-enabled test run has been seen to take over 20 s before every port greeted).
+// 120s, 40 s per attempt: Postfix and Dovecot start in about a second, but a CI machine
+// busy with a parallel race-enabled test run has been seen to take over 20 s before every
+// port greeted).
 func WithStartTimeout(d time.Duration) MailOption {
 	return func(c *mailConfig) { c.deadline = d }
 }
@@ -198,7 +199,7 @@ func StartMail(t testing.TB, opts ...MailOption) *Mail {
 // the servers with Mail.Stop. logf, when set, receives a line per retried attempt.
 func Start(logf func(format string, args ...any), opts ...MailOption) (*Mail, error) {
 	start := time.Now()
-	cfg := mailConfig{users: map[string]string{}, deadline: 60 * time.Second, pick: pickPorts}
+	cfg := mailConfig{users: map[string]string{}, deadline: 120 * time.Second, pick: pickPorts}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -214,21 +215,31 @@ func Start(logf func(format string, args ...any), opts ...MailOption) (*Mail, er
 		}
 	}
 
-	// One deadline for all attempts together.
+	// One deadline for all attempts together; an attempt but the last gets a third of
+	// it. Postfix is ready within a second here, but twice under CI load an instance
+	// accepted connections and greeted nobody for a whole minute, with nothing in its
+	// log: a fresh instance is tried instead of waiting that one out, and the failed
+	// attempt's error lists its processes' states.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.deadline)
 	defer cancel()
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
-		m, err := startMailOnce(ctx, cfg)
+		actx, acancel := ctx, context.CancelFunc(func() {})
+		if attempt < attempts {
+			actx, acancel = context.WithTimeout(ctx, cfg.deadline/attempts)
+		}
+		m, err := startMailOnce(actx, cfg)
+		stalled := err != nil && actx.Err() != nil && ctx.Err() == nil
+		acancel()
 		if err == nil {
 			m.Password = password
 			m.StartupTime = time.Since(start)
 			return m, nil
 		}
 		var inUse *portInUseError
-		if errors.As(err, &inUse) && attempt < attempts {
+		if (errors.As(err, &inUse) || stalled) && attempt < attempts {
 			if logf != nil {
-				logf("peers: attempt %d: %v; retrying with other ports", attempt, err)
+				logf("peers: attempt %d: %v; retrying with a fresh instance and other ports", attempt, err)
 			}
 			continue
 		}
@@ -262,6 +273,9 @@ func startMailOnce(ctx context.Context, cfg mailConfig) (m *Mail, err error) {
 	defer func() {
 		if err != nil {
 			logs := m.logTails(40)
+			if ctx.Err() != nil {
+				logs += m.processStates()
+			}
 			_ = m.stop(os.Getenv(EnvKeepPeers) == "1")
 			err = fmt.Errorf("%w\n%s", err, logs)
 		}
@@ -681,4 +695,15 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// processStates is what groupStates says of Postfix's and Dovecot's processes.
+func (m *Mail) processStates() string {
+	var b strings.Builder
+	for _, d := range []*daemon{m.postfix, m.dovecot} {
+		if d != nil && d.cmd.Process != nil {
+			fmt.Fprintf(&b, "--- %s's processes (pid name state wchan) ---\n%s", d.name, groupStates(d.cmd.Process.Pid))
+		}
+	}
+	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -423,5 +424,38 @@ func TestMailPortTaken(t *testing.T) {
 			c := dialRaw(t, m.Addr("smtp"), nil)
 			c.smtp("220")
 		})
+	}
+}
+
+// TestMailStalledAttempt: an instance whose smtp port accepts and does not greet
+// (here: a greeting delay longer than an attempt) is given up after its share of
+// the deadline and a fresh one is tried; the last attempt's error lists the
+// processes' states.
+func TestMailStalledAttempt(t *testing.T) {
+	requireOrSkip(t, requiredMailFS)
+	t.Parallel()
+	var retries []string
+	start := time.Now()
+	_, err := Start(func(format string, args ...any) { retries = append(retries, fmt.Sprintf(format, args...)) },
+		WithStartTimeout(9*time.Second), WithGreetingDelay(30*time.Second))
+	if err == nil {
+		t.Fatal("started although the smtp port never greets in time")
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("took %v for a 9 s deadline", took)
+	}
+	// Stopping a stalled instance takes time too, so the last attempt may find the
+	// whole deadline gone: one retry at least. The first attempt had its share, and
+	// its error says where the instance stood.
+	if len(retries) == 0 {
+		t.Fatal("no attempt was retried")
+	}
+	for _, want := range []string{"retrying with a fresh instance", "ports not ready: smtp", "--- postfix's processes (pid name state wchan) ---", " master ", " smtpd "} {
+		if !strings.Contains(retries[0], want) {
+			t.Errorf("first attempt's error lacks %q:\n%s", want, retries[0])
+		}
+	}
+	if !strings.Contains(err.Error(), "context deadline exceeded") {
+		t.Errorf("error %v, want the deadline", err)
 	}
 }
