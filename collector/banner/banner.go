@@ -82,14 +82,18 @@ type Facts struct {
 
 // MatchesPTR reports whether the greeting's host name is one of the PTR
 // names (SPEC: mail_smtp_banner_matches_ptr).
-func (f *Facts) MatchesPTR() bool {
-	return f.GreetingHost != "" && slices.Contains(f.PTRNames, f.GreetingHost)
+func (f *Facts) MatchesPTR() bool { return f.IsPTRName(f.GreetingHost) }
+
+// IsPTRName reports whether host (a name from the greeting or the EHLO
+// reply, as Host returns it) is one of the PTR names.
+func (f *Facts) IsPTRName(host string) bool {
+	return host != "" && slices.Contains(f.PTRNames, host)
 }
 
-// Matches reports whether the greeting's host name is name (an MX name,
-// compared without case and trailing dot).
-func (f *Facts) Matches(name string) bool {
-	return f.GreetingHost != "" && f.GreetingHost == strings.ToLower(strings.TrimSuffix(name, "."))
+// SameName reports whether host (as Host returns it) is name, an MX name
+// compared without case and trailing dot.
+func SameName(host, name string) bool {
+	return host != "" && host == strings.ToLower(strings.TrimSuffix(name, "."))
 }
 
 // NormalizeNames lower-cases PTR names and drops trailing dots.

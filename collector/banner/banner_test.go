@@ -41,12 +41,15 @@ func TestMatches(t *testing.T) {
 	if !f.MatchesPTR() {
 		t.Errorf("MatchesPTR false for %v", f.PTRNames)
 	}
-	if !f.Matches("MAIL.example.com.") || f.Matches("mx.example.com") {
-		t.Error("Matches compares names without case and trailing dot")
+	if !SameName(f.GreetingHost, "MAIL.example.com.") || SameName(f.GreetingHost, "mx.example.com") || SameName("", "") {
+		t.Error("SameName compares names without case and trailing dot, and never matches an empty host")
 	}
 	f.PTRNames = []string{"other.example.com"}
 	if f.MatchesPTR() {
 		t.Error("MatchesPTR true without a matching name")
+	}
+	if !f.IsPTRName("other.example.com") || f.IsPTRName("mail.example.com") {
+		t.Error("IsPTRName judges the name it is given")
 	}
 	if (&Facts{PTRNames: []string{""}}).MatchesPTR() {
 		t.Error("an empty greeting host matched")

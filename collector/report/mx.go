@@ -3,9 +3,9 @@ package report
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 
+	"github.com/mail-exporter/mail_exporter/collector/banner"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 	"github.com/mail-exporter/mail_exporter/collector/relaytest"
@@ -55,7 +55,7 @@ func mxFindings(host string, ep *config.Endpoint, r *probe.Result) []Finding {
 		names = append(names, struct{ what, name string }{"EHLO reply", b.EHLOHost})
 	}
 	for _, n := range names {
-		if b.PTRChecked && !slices.Contains(b.PTRNames, n.name) {
+		if b.PTRChecked && !b.IsPTRName(n.name) {
 			ptrs := "has no PTR record"
 			if len(b.PTRNames) > 0 {
 				ptrs = "has PTR " + strings.Join(b.PTRNames, ", ")
@@ -66,7 +66,7 @@ func mxFindings(host string, ep *config.Endpoint, r *probe.Result) []Finding {
 					"set the server's name to the PTR name (Postfix: myhostname, or smtpd_banner = $myhostname ESMTP; Exim: primary_hostname or smtp_active_hostname), " +
 					"or have the address owner set the PTR to " + n.name + " (with an A/AAAA record back to the address). Forward-confirmed reverse DNS is the ptr check's business."})
 		}
-		if _, err := netip.ParseAddr(host); err != nil && n.name != strings.ToLower(strings.TrimSuffix(host, ".")) {
+		if _, err := netip.ParseAddr(host); err != nil && !banner.SameName(n.name, host) {
 			fs = append(fs, Finding{Status: Warning, Code: CodeBannerMX,
 				Message: fmt.Sprintf("%s names %s, not the MX name %s", n.what, n.name, strings.TrimSuffix(strings.ToLower(host), ".")),
 				Advice: "Senders connect to the MX name and see another name in the banner; harmless for delivery, but it confuses diagnosis and TLS name checks. " +
