@@ -38,8 +38,8 @@ func newLineReader(r io.Reader) *lineReader {
 
 // reset makes lr read from r, keeping its buffer: after STARTTLS the same
 // bounded reader reads the TLS connection. Whatever the server sent after its
-// reply to STARTTLS, before the handshake, is dropped (RFC 3207 5: it must not
-// be taken as part of the protected session).
+// reply to STARTTLS, before the handshake, is dropped: nothing learnt before TLS
+// is kept (RFC 3207 4.2), and plaintext must not pass as protected (RFC 3207 6).
 func (lr *lineReader) reset(r io.Reader) { lr.br.Reset(r) }
 
 // readLine returns one line without its CRLF. A line that does not fit the
