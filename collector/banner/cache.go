@@ -19,6 +19,7 @@ const (
 // CachedPTRLookup wraps lookup with a per-address cache: answers are kept for
 // PTRCacheTTL, failures for PTRCacheFailedTTL, and a lookup cut short by its
 // caller's context is not kept. Concurrent misses for one address may each ask.
+// The names returned are shared between callers, who must not modify them.
 func CachedPTRLookup(lookup func(context.Context, netip.Addr) ([]string, error), now func() time.Time) func(context.Context, netip.Addr) ([]string, error) {
 	if now == nil {
 		now = time.Now
