@@ -191,6 +191,17 @@ func (s *Scheduler) step() time.Duration {
 	for len(s.queue) > 0 && !s.queue[0].due.After(now) {
 		s.admit(s.queue[0], now)
 	}
+	s.startReady(now)
+	s.report(now)
+	if len(s.queue) == 0 {
+		return time.Hour
+	}
+	return s.queue[0].due.Sub(now)
+}
+
+// startReady starts every queued run that has a global and a host slot,
+// oldest first. Callers hold mu.
+func (s *Scheduler) startReady(now time.Time) {
 	for s.running < s.limit && len(s.ready) > 0 {
 		h := s.ready[0]
 		e := h.pop()
@@ -198,9 +209,4 @@ func (s *Scheduler) step() time.Duration {
 		s.start(e, now)
 		s.fixReady(h)
 	}
-	s.report(now)
-	if len(s.queue) == 0 {
-		return time.Hour
-	}
-	return s.queue[0].due.Sub(now)
 }

@@ -481,3 +481,36 @@ func TestChecksArrivingOneByOneAreSpreadToo(t *testing.T) {
 		t.Errorf("largest gap %v between %d checks at %v, want at most %v", maxGap, n, interval, 2*interval/n)
 	}
 }
+
+// TestFinishStartsTheNextQueuedRun: a run that ends starts the run queued
+// behind its slot itself, and a run that ends with nothing queued does not
+// wake the loop (one goroutine wake-up per probe saved).
+func TestFinishStartsTheNextQueuedRun(t *testing.T) {
+	now := epoch
+	s := newScheduler(Options{Concurrency: 1, Now: func() time.Time { return now }})
+	defer s.Stop()
+	var started []string
+	var dones []func()
+	s.spawn = func(run, done func()) {
+		run()
+		dones = append(dones, done)
+	}
+	job := func(id string) Job {
+		return Job{ID: id, Kind: "endpoint", Interval: time.Minute, Run: func(context.Context) { started = append(started, id) }}
+	}
+	s.Update([]Job{job("a"), job("b")})
+	<-s.wake // Update's poke
+	now = now.Add(time.Minute)
+	s.step()
+	if len(started) != 1 || s.Stats().Queued != 1 {
+		t.Fatalf("after one step: started %v, stats %+v; want one running, one queued (limit 1)", started, s.Stats())
+	}
+	dones[0]()
+	if len(started) != 2 || s.Stats().Queued != 0 {
+		t.Fatalf("the first run ended: started %v, stats %+v; want the queued run started by it", started, s.Stats())
+	}
+	dones[1]()
+	if st := s.Stats(); st.InFlight != 0 || len(s.wake) != 0 {
+		t.Errorf("the last run ended: stats %+v, %d wake-ups of the loop; want none in flight and no wake-up", st, len(s.wake))
+	}
+}

@@ -56,6 +56,7 @@ func newSim(t *testing.T, o Options, dur func(id string) time.Duration) *sim {
 	o.Now = func() time.Time { return x.now }
 	x.s = newScheduler(o)
 	t.Cleanup(func() {
+		x.s.stop()                 // a run that ends now starts nothing queued behind it
 		for _, e := range x.ends { // runs the simulation left in flight
 			e.done()
 		}
