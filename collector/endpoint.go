@@ -44,6 +44,11 @@ type endpointCheck struct {
 	resolved atomic.Bool     // a resolution has finished (or the host is an IP literal)
 	failed   atomic.Pointer[probe.Result]
 	failText atomic.Pointer[probe.Rendered] // failed, as address="", while no address is known
+	// literal: the host is an IP address the addresses rule keeps, so the
+	// address set never changes and there is nothing to resolve on a
+	// schedule (an IP literal the rule drops is still scheduled: its
+	// resolution carries the failure).
+	literal bool
 	// discoveredBy is the domain that advertised this endpoint; "" for a
 	// configured one.
 	discoveredBy string
@@ -84,6 +89,7 @@ func newEndpointCheck(env *checkEnv, srv *config.Server, ep *config.Endpoint) *e
 	if ip, err := netip.ParseAddr(srv.Host); err == nil {
 		c.setAddrs(rule(srv).Select([]netip.Addr{ip}))
 		c.resolved.Store(true)
+		c.literal = len(c.children()) > 0
 	}
 	return c
 }
@@ -110,6 +116,7 @@ func (env *checkEnv) target(srv *config.Server, ep *config.Endpoint) probe.Targe
 		Now:           env.now,
 		RelayTest:     relayTestOf(ep),
 		LookupPTR:     env.lookupPTR(ep),
+		Chains:        env.chains,
 	}
 }
 

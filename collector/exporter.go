@@ -236,6 +236,9 @@ func (e *Exporter) install() {
 		if !owned[c.id()] {
 			continue
 		}
+		if ec, isEP := c.(*endpointCheck); isEP && ec.literal {
+			continue // its one address check is scheduled; nothing to resolve
+		}
 		jobs = append(jobs, scheduler.Job{
 			ID: c.id(), Fingerprint: c.fingerprint(), Kind: c.kind(), Interval: c.interval(), Key: schedKey(c),
 			Run: func(ctx context.Context) { e.runScheduled(ctx, c) },
