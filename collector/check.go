@@ -98,6 +98,9 @@ type checkEnv struct {
 	now        func() time.Time
 	// ptr looks up PTR names for SMTP banner checks.
 	ptr func(context.Context, netip.Addr) ([]string, error)
+	// chains keeps the verdicts of certificate chains that verified; one
+	// per loaded config, so a reload starts afresh.
+	chains *probe.ChainCache
 }
 
 func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
@@ -110,6 +113,7 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 		inters:       map[string]*x509.CertPool{},
 		now:          e.opts.Now,
 		ptr:          banner.CachedPTRLookup(banner.PTRLookup(cfg.Global.Resolver), e.opts.Now),
+		chains:       probe.NewChainCache(probe.DefaultChainCacheSize),
 	}
 	if e.opts.Resolver != nil {
 		env.resolver = e.opts.Resolver

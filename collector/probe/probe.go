@@ -56,6 +56,9 @@ type Target struct {
 	// probe dialled, to compare with the greeting's host name; nil = no
 	// comparison. It gets the probe's context.
 	LookupPTR func(ctx context.Context, ip netip.Addr) ([]string, error)
+	// Chains, when set, keeps the facts of chains that verified, so the
+	// same chain is not verified on every probe; nil = verify every time.
+	Chains *ChainCache
 }
 
 // DefaultReadLimit bounds what a server may send during one probe. A mail

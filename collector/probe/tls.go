@@ -38,7 +38,7 @@ func (s *session) handshake(ctx context.Context) error {
 		return fail(ReasonTLSHandshake, fmt.Errorf("TLS handshake: %w", err))
 	}
 	state := tc.ConnectionState()
-	facts := tlsFacts(state, s.t.RootCAs, s.t.Intermediates, s.t.ServerName, s.now())
+	facts := tlsFacts(state, s.t.RootCAs, s.t.Intermediates, s.t.ServerName, s.now(), s.t.Chains)
 	s.r.TLS = facts
 	s.setConn(tc)
 	s.log.Debug("TLS up", "version", facts.Version, "cipher", facts.Cipher,
@@ -52,17 +52,24 @@ func (s *session) handshake(ctx context.Context) error {
 // tlsFacts extracts what the metrics need from a finished handshake and
 // verifies the presented chain against roots (nil = system roots) and name.
 // extra holds intermediates known from elsewhere: they are used only to
-// tell a missing intermediate (incomplete_chain) from an unknown CA.
-func tlsFacts(state tls.ConnectionState, roots, extra *x509.CertPool, name string, now time.Time) *TLSFacts {
-	f := &TLSFacts{
-		Version: tls.VersionName(state.Version),
-		Cipher:  cipherSuiteName(state.CipherSuite),
-	}
+// tell a missing intermediate (incomplete_chain) from an unknown CA. With
+// cache, a chain that verified before is not verified again while its
+// verdict holds (see ChainCache).
+func tlsFacts(state tls.ConnectionState, roots, extra *x509.CertPool, name string, now time.Time, cache *ChainCache) *TLSFacts {
+	version, cipher := tls.VersionName(state.Version), cipherSuiteName(state.CipherSuite)
 	certs := state.PeerCertificates
 	if len(certs) == 0 {
-		f.VerifyError, f.VerifyDetail = VerifyOther, "no certificate presented"
-		return f
+		return &TLSFacts{Version: version, Cipher: cipher, VerifyError: VerifyOther, VerifyDetail: "no certificate presented"}
 	}
+	var key chainKey
+	if cache != nil {
+		key = chainKeyOf(certs, roots, name)
+		if f, ok := cache.get(key, now); ok {
+			f.Version, f.Cipher = version, cipher
+			return &f
+		}
+	}
+	f := &TLSFacts{Version: version, Cipher: cipher}
 	leaf := certs[0]
 	f.NotBefore, f.NotAfter = leaf.NotBefore, leaf.NotAfter
 	f.Subject = leaf.Subject.String()
@@ -82,6 +89,9 @@ func tlsFacts(state tls.ConnectionState, roots, extra *x509.CertPool, name strin
 		DNSName:       name,
 		CurrentTime:   now,
 	})
+	if cache != nil {
+		cache.verified.Add(1)
+	}
 	chain := certs
 	if err == nil && len(chains) > 0 {
 		f.Verified = true
@@ -93,6 +103,9 @@ func tlsFacts(state tls.ConnectionState, roots, extra *x509.CertPool, name strin
 		}
 	}
 	f.ChainNotAfter = earliestNotAfter(chain)
+	if f.Verified && cache != nil {
+		cache.put(key, *f, latestNotBefore(chain), f.ChainNotAfter, now)
+	}
 	return f
 }
 
