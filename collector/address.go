@@ -26,6 +26,9 @@ type addressCheck struct {
 	last   atomic.Pointer[probe.Result]
 	text   atomic.Pointer[probe.Rendered] // last, rendered for /metrics
 	auth   *authbackoff.State             // failed-login backoff of the schedule
+	// authLabels are labels rendered for the backoff gauge's text line
+	// (set with auth).
+	authLabels string
 }
 
 func newAddressCheck(ep *endpointCheck, a netip.Addr) *addressCheck {
@@ -38,6 +41,7 @@ func newAddressCheck(ep *endpointCheck, a netip.Addr) *addressCheck {
 	}
 	if ep.ep.Credential != nil {
 		c.auth = authbackoff.New(ep.interval())
+		c.authLabels = ep.descs.Labels(c.labels)
 	}
 	return c
 }

@@ -341,10 +341,10 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) { e.collect(ch, true) }
 // web.Metrics writes those itself (see WithoutEndpoints).
 func (e *Exporter) collect(ch chan<- prometheus.Metric, endpoints bool) {
 	for _, c := range e.snapshot() {
-		collectBackoff(c, ch)
 		if isEndpoint(c) && !endpoints {
-			continue
+			continue // written as text, their backoff gauge too
 		}
+		collectBackoff(c, ch)
 		c.collect(ch)
 	}
 	e.self.Collect(ch)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mail-exporter/mail_exporter/collector/authbackoff"
 	"github.com/mail-exporter/mail_exporter/collector/config"
 	"github.com/mail-exporter/mail_exporter/collector/probe"
 )
@@ -175,11 +176,15 @@ func (e *Exporter) WriteEndpointText(w io.Writer) error {
 	list := e.snapshot()
 	items := make([]*probe.Rendered, 0, len(list))
 	var sums []probe.SummaryItem
+	var backoffs []probe.Gauge
 	for _, c := range list {
 		switch c := c.(type) {
 		case *addressCheck:
 			if t := c.text.Load(); t != nil {
 				items = append(items, t)
+			}
+			if c.auth != nil && c.last.Load() != nil {
+				backoffs = append(backoffs, probe.Gauge{Labels: c.authLabels, Value: c.auth.Gap().Seconds()})
 			}
 		case *endpointCheck:
 			if t := c.failText.Load(); t != nil && len(c.children()) == 0 {
@@ -193,7 +198,10 @@ func (e *Exporter) WriteEndpointText(w io.Writer) error {
 	if err := probe.WriteText(w, items); err != nil {
 		return err
 	}
-	return probe.WriteSummaries(w, sums)
+	if err := probe.WriteSummaries(w, sums); err != nil {
+		return err
+	}
+	return probe.WriteGauges(w, authbackoff.EndpointName, authbackoff.EndpointHelp, backoffs)
 }
 
 // collectorFunc adapts a collectFunc to an unchecked prometheus.Collector.

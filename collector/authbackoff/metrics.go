@@ -2,13 +2,17 @@ package authbackoff
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// The endpoint family's name and help, for /metrics' text path.
+const (
+	EndpointName = "mail_auth_backoff_seconds"
+	EndpointHelp = "Seconds between the login attempts of this endpoint while the server refuses its credential " +
+		"(2^n intervals after n refusals in a row, at most 1h); 0 when it runs at its own interval."
+)
+
 // EndpointDesc is mail_auth_backoff_seconds with the given endpoint label
 // names.
 func EndpointDesc(labels []string) *prometheus.Desc {
-	return prometheus.NewDesc("mail_auth_backoff_seconds",
-		"Seconds between the login attempts of this endpoint while the server refuses its credential "+
-			"(2^n intervals after n refusals in a row, at most 1h); 0 when it runs at its own interval.",
-		labels, nil)
+	return prometheus.NewDesc(EndpointName, EndpointHelp, labels, nil)
 }
 
 // RoundtripDesc is mail_roundtrip_auth_backoff_seconds.

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bufio"
 	"io"
 	"slices"
 
@@ -77,29 +76,15 @@ type SummaryItem struct {
 
 // WriteSummaries writes both summary families in the text format.
 func WriteSummaries(w io.Writer, items []SummaryItem) error {
-	if len(items) == 0 {
-		return nil
+	addrs, up := make([]Gauge, len(items)), make([]Gauge, len(items))
+	for i, it := range items {
+		addrs[i] = Gauge{Labels: it.Labels, Value: float64(it.Addresses)}
+		up[i] = Gauge{Labels: it.Labels, Value: float64(it.Up)}
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var b []byte
-	for i := range summaryFamilies {
-		b = appendHeader(b[:0], &summaryFamilies[i])
-		_, _ = bw.Write(b)
-		for _, it := range items {
-			v := it.Addresses
-			if i == 1 {
-				v = it.Up
-			}
-			b = append(b[:0], summaryFamilies[i].name...)
-			b = append(b, '{')
-			b = append(b, it.Labels...)
-			b = append(b, '}', ' ')
-			b = appendFloat(b, float64(v))
-			b = append(b, '\n')
-			if _, err := bw.Write(b); err != nil {
-				return err
-			}
+	for i, g := range [2][]Gauge{addrs, up} {
+		if err := WriteGauges(w, summaryFamilies[i].name, summaryFamilies[i].help, g); err != nil {
+			return err
 		}
 	}
-	return bw.Flush()
+	return nil
 }
