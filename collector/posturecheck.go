@@ -24,6 +24,7 @@ import (
 // included. Its logic is package tlsposture.
 type postureCheck struct {
 	ep    *endpointCheck
+	ident string // PostureID, made once: snapshot and scrapes ask for it
 	every time.Duration
 	hc    tlsposture.Options
 	descs *tlsposture.Descs
@@ -48,13 +49,13 @@ func newPostureCheck(env *checkEnv, ec *endpointCheck, every time.Duration) *pos
 		return nil
 	}
 	return &postureCheck{
-		ep: ec, every: every, descs: env.postureDescs,
+		ep: ec, ident: PostureID(ec.server.Name, ec.ep.Name), every: every, descs: env.postureDescs,
 		hc: tlsposture.Options{Target: ec.target, HTTPClient: env.aia},
 		fp: fingerprintOf(ec.fp, every),
 	}
 }
 
-func (c *postureCheck) id() string              { return PostureID(c.ep.server.Name, c.ep.ep.Name) }
+func (c *postureCheck) id() string              { return c.ident }
 func (c *postureCheck) kind() string            { return "posture" }
 func (c *postureCheck) fingerprint() string     { return c.fp }
 func (c *postureCheck) interval() time.Duration { return c.every }
