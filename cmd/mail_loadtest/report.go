@@ -193,7 +193,8 @@ func report(w io.Writer, o *loadOpts, exps []exporterResult, bases []baselineRes
 		}
 	}
 
-	// The targets of issue 7.
+	// The targets of issue 7, with issue 18's tighter bound against
+	// blackbox_exporter (0.45, was 0.5).
 	fmt.Fprintln(w, "\n| target | figure | verdict |")
 	fmt.Fprintln(w, "|---|---|---|")
 	verdict := func(ok bool) string {
@@ -208,7 +209,7 @@ func report(w io.Writer, o *loadOpts, exps []exporterResult, bases []baselineRes
 			fmt.Fprintf(w, "| %d endpoints: CPU/probe ≤ 1.2× the floor | %s | %s |\n", n, x(f.oursFloor), verdict(f.oursFloor <= 1.2))
 		}
 		if o.bbOn {
-			fmt.Fprintf(w, "| %d endpoints: CPU/probe ≤ 0.5× blackbox_exporter | %s (direct %s) | %s |\n", n, x(f.oursBB), x(f.oursBBDirect), verdict(f.oursBB <= 0.5))
+			fmt.Fprintf(w, "| %d endpoints: CPU/probe ≤ 0.45× blackbox_exporter | %s (direct %s) | %s |\n", n, x(f.oursBB), x(f.oursBBDirect), verdict(f.oursBB <= 0.45))
 		}
 	}
 	big := slices.Max(o.sizes)
