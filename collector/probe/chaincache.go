@@ -115,8 +115,8 @@ func (c *ChainCache) evict(now time.Time) {
 	}
 }
 
-// Len returns how many verdicts are kept.
-func (c *ChainCache) Len() int {
+// size returns how many verdicts are kept (for tests).
+func (c *ChainCache) size() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)

@@ -91,8 +91,8 @@ func TestChainCacheIsBounded(t *testing.T) {
 	for i := range 100 {
 		k := chainKey{name: fmt.Sprintf("host%d.example.test", i)}
 		c.put(k, TLSFacts{Verified: true}, now.Add(-time.Hour), now.Add(time.Hour), now)
-		if c.Len() > limit {
-			t.Fatalf("after %d chains: %d kept, limit %d", i+1, c.Len(), limit)
+		if c.size() > limit {
+			t.Fatalf("after %d chains: %d kept, limit %d", i+1, c.size(), limit)
 		}
 	}
 	// A full cache of verdicts that expired: all of them make way.
@@ -102,8 +102,8 @@ func TestChainCacheIsBounded(t *testing.T) {
 	}
 	later := now.Add(2 * time.Minute)
 	c.put(chainKey{name: "new"}, TLSFacts{}, later.Add(-time.Hour), later.Add(time.Hour), later)
-	if c.Len() != 1 {
-		t.Errorf("%d kept after the expired verdicts were swept, want 1", c.Len())
+	if c.size() != 1 {
+		t.Errorf("%d kept after the expired verdicts were swept, want 1", c.size())
 	}
 }
 
