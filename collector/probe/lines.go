@@ -26,6 +26,8 @@ const (
 var (
 	ErrLineTooLong  = errors.New("reply line too long")
 	ErrTooManyLines = errors.New("reply has too many lines")
+	// errServerClosed is a connection that ended where a reply should start.
+	errServerClosed = errors.New("connection closed by server")
 )
 
 type lineReader struct {
@@ -51,7 +53,7 @@ func (lr *lineReader) readLine() (string, error) {
 	}
 	if err != nil {
 		if errors.Is(err, io.EOF) && len(b) == 0 {
-			return "", fail(ReasonProtocol, errors.New("connection closed by server"))
+			return "", fail(ReasonProtocol, errServerClosed)
 		}
 		return "", err
 	}

@@ -41,7 +41,7 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 
 	if ep.TLS == config.TLSStartTLS {
 		done = s.phase(PhaseCapabilities)
-		ext, err := smtpEHLO(s, lr)
+		ext, _, err := smtpEHLO(s, lr)
 		done()
 		if err != nil {
 			return err
@@ -65,28 +65,62 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 		lr.reset(s.conn)
 	}
 
+	if s.t.RelayTest == nil && s.use == nil {
+		return smtpLogin(s, lr, r)
+	}
+	return smtpTransactions(ctx, s, lr, lines[0], r)
+}
+
+// smtpLogin ends the usual probe on the probe's own reader: EHLO, AUTH when
+// a credential is set, QUIT. That is all it needs, and go-smtp's client
+// would add two buffers, two deadline changes per command and four reader
+// layers to every probe.
+func smtpLogin(s *session, lr *lineReader, r *Result) error {
+	ep := s.t.Endpoint
+	done := s.phase(PhaseCapabilities)
+	ext, host, err := smtpEHLO(s, lr)
+	done()
+	if err != nil {
+		return fmt.Errorf("EHLO: %w", err)
+	}
+	recordEHLO(r, ep.TLS, host, ext["AUTH"])
+
+	if cred := ep.Credential; cred != nil {
+		done = s.phase(PhaseAuth)
+		err = smtpAuthLine(s, lr, r.AuthMechanisms, cred)
+		done()
+		r.AuthSuccess = boolPtr(err == nil)
+		if err != nil {
+			return err
+		}
+	}
+
+	done = s.phase(PhaseLogout)
+	err = smtpQuit(s, lr)
+	done()
+	return err
+}
+
+// smtpTransactions ends a probe that needs SMTP transactions after EHLO
+// (the relay test, a With hook such as the roundtrip's submission) on
+// go-smtp's client.
+func smtpTransactions(ctx context.Context, s *session, lr *lineReader, greeting string, r *Result) error {
+	ep := s.t.Endpoint
 	// go-smtp insists on reading a greeting first; after STARTTLS there is
 	// none (RFC 3207 4.2), and before it we read the real one ourselves, so
 	// it is shown a one-line copy of it.
-	sn := &ehloSniffer{Conn: replayConn{Conn: s.conn, r: io.MultiReader(strings.NewReader("220 "+clip(lines[0])+"\r\n"), lr.br)}}
+	sn := &ehloSniffer{Conn: replayConn{Conn: s.conn, r: io.MultiReader(strings.NewReader("220 "+clip(greeting)+"\r\n"), lr.br)}}
 	c := smtp.NewClient(sn)
 	defer c.Close()
 
-	done = s.phase(PhaseCapabilities)
-	err = c.Hello(s.t.EHLOName)
+	done := s.phase(PhaseCapabilities)
+	err := c.Hello(s.t.EHLOName)
 	done()
 	if err != nil {
 		return smtpError(err, ReasonProtocol, "EHLO")
 	}
-	r.Banner.EHLOHost = sn.host()
-	mechs := ""
-	if ok, v := c.Extension("AUTH"); ok {
-		mechs = v
-	}
-	r.AuthMechanisms = upperSorted(strings.Fields(mechs))
-	if ep.TLS == config.TLSNone {
-		r.PreTLSAuthMechanisms = r.AuthMechanisms
-	}
+	_, mechs := c.Extension("AUTH")
+	recordEHLO(r, ep.TLS, sn.host(), mechs)
 
 	// The relay test runs before any login: relaying for a logged-in user
 	// is what submission is for.
@@ -126,38 +160,48 @@ func probeSMTP(ctx context.Context, s *session, r *Result) error {
 	return later
 }
 
+// recordEHLO keeps what the EHLO after TLS (or the only one, without TLS)
+// told: the server's name and the AUTH keyword's mechanisms.
+func recordEHLO(r *Result, mode config.TLSMode, host, authParam string) {
+	r.Banner.EHLOHost = host
+	r.AuthMechanisms = upperSorted(strings.Fields(authParam))
+	if mode == config.TLSNone {
+		r.PreTLSAuthMechanisms = r.AuthMechanisms
+	}
+}
+
 // smtpEHLO sends EHLO and returns the extensions keyed by upper-case
-// keyword (RFC 5321 4.1.1.1). A server that rejects EHLO gets HELO and
-// offers no extensions.
-func smtpEHLO(s *session, lr *lineReader) (map[string]string, error) {
+// keyword and the host name the reply's first line gives (RFC 5321
+// 4.1.1.1). A server that rejects EHLO gets HELO and offers no extensions.
+func smtpEHLO(s *session, lr *lineReader) (ext map[string]string, host string, err error) {
 	if err := writeLine(s.conn, "EHLO %s", s.t.EHLOName); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	code, lines, err := lr.readSMTPReply()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if code == 500 || code == 502 {
 		if err := writeLine(s.conn, "HELO %s", s.t.EHLOName); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if code, _, err = lr.readSMTPReply(); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if code != 250 {
-			return nil, protocolError("HELO refused with %d", code)
+			return nil, "", protocolError("HELO refused with %d", code)
 		}
-		return map[string]string{}, nil
+		return map[string]string{}, "", nil
 	}
 	if code != 250 {
-		return nil, protocolError("EHLO refused with %d %s", code, clip(lines[0]))
+		return nil, "", protocolError("EHLO refused with %d %s", code, clip(lines[0]))
 	}
-	ext := make(map[string]string, len(lines))
+	ext = make(map[string]string, len(lines))
 	for _, l := range lines[1:] {
 		k, v, _ := strings.Cut(l, " ")
 		ext[strings.ToUpper(k)] = v
 	}
-	return ext, nil
+	return ext, banner.Host(lines[0]), nil
 }
 
 // smtpStartTLS sends STARTTLS and checks the reply. Anything the server
