@@ -101,6 +101,9 @@ type checkEnv struct {
 	// chains keeps the verdicts of certificate chains that verified; one
 	// per loaded config, so a reload starts afresh.
 	chains *probe.ChainCache
+	// shares remembers the servers that turned down the post-quantum key
+	// share, likewise per loaded config.
+	shares *probe.KeyShares
 }
 
 func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
@@ -114,6 +117,7 @@ func (e *Exporter) newCheckEnv(cfg *config.Config) (*checkEnv, error) {
 		now:          e.opts.Now,
 		ptr:          banner.CachedPTRLookup(banner.PTRLookup(cfg.Global.Resolver), e.opts.Now),
 		chains:       probe.NewChainCache(probe.DefaultChainCacheSize),
+		shares:       probe.NewKeyShares(probe.DefaultKeySharesSize, probe.KeySharesRefresh),
 	}
 	if e.opts.Resolver != nil {
 		env.resolver = e.opts.Resolver

@@ -117,6 +117,7 @@ func (env *checkEnv) target(srv *config.Server, ep *config.Endpoint) probe.Targe
 		RelayTest:     relayTestOf(ep),
 		LookupPTR:     env.lookupPTR(ep),
 		Chains:        env.chains,
+		KeyShares:     env.shares,
 	}
 }
 

@@ -59,6 +59,9 @@ type Target struct {
 	// Chains, when set, keeps the facts of chains that verified, so the
 	// same chain is not verified on every probe; nil = verify every time.
 	Chains *ChainCache
+	// KeyShares, when set, spares the post-quantum key share to servers
+	// that turned it down (see KeyShares); nil = Go's default offer always.
+	KeyShares *KeyShares
 }
 
 // DefaultReadLimit bounds what a server may send during one probe. A mail

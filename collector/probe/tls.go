@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -28,16 +29,22 @@ func (s *session) handshake(ctx context.Context) error {
 		// Old servers are reported (mail_tls_version_info), not failed.
 		MinVersion: tls.VersionTLS10,
 	}
+	share := keyShareKey{netip.AddrPortFrom(s.addr, uint16(s.t.Endpoint.Port)), s.t.ServerName}
+	cfg.CurvePreferences = s.t.KeyShares.offer(share, s.now())
 	tc := tls.Client(s.guard, cfg)
 	err := tc.HandshakeContext(ctx)
 	done()
 	if err != nil {
+		s.t.KeyShares.forget(share)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fail(ReasonTLSHandshake, fmt.Errorf("TLS handshake: %w", err))
 	}
 	state := tc.ConnectionState()
+	if cfg.CurvePreferences == nil {
+		s.t.KeyShares.learn(share, state.CurveID, s.now())
+	}
 	facts := tlsFacts(state, s.t.RootCAs, s.t.Intermediates, s.t.ServerName, s.now(), s.t.Chains)
 	s.r.TLS = facts
 	s.setConn(tc)
