@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/mail-exporter/mail_exporter/collector/banner"
@@ -224,16 +223,11 @@ func smtpStartTLS(s *session, lr *lineReader) error {
 	return nil
 }
 
-// smtpAuth logs in with PLAIN where offered, else LOGIN.
+// smtpAuth logs in on go-smtp's client (see smtpSASL).
 func smtpAuth(c *smtp.Client, mechs []string, cred *config.Credential) error {
-	var a sasl.Client
-	switch {
-	case hasFold(mechs, "PLAIN"):
-		a = sasl.NewPlainClient("", cred.Username, cred.Password.Reveal())
-	case hasFold(mechs, "LOGIN"):
-		a = sasl.NewLoginClient(cred.Username, cred.Password.Reveal())
-	default:
-		return fail(ReasonAuth, fmt.Errorf("no supported AUTH mechanism offered (have %v)", mechs))
+	a, err := smtpSASL(mechs, cred)
+	if err != nil {
+		return err
 	}
 	if err := c.Auth(a); err != nil {
 		return smtpError(err, ReasonAuth, "AUTH")

@@ -23,14 +23,9 @@ const maxSASLRounds = 4
 // smtpAuthLine logs in with PLAIN where offered, else LOGIN, the initial
 // response on the AUTH line (RFC 4954 4).
 func smtpAuthLine(s *session, lr *lineReader, mechs []string, cred *config.Credential) error {
-	var a sasl.Client
-	switch {
-	case hasFold(mechs, "PLAIN"):
-		a = sasl.NewPlainClient("", cred.Username, cred.Password.Reveal())
-	case hasFold(mechs, "LOGIN"):
-		a = sasl.NewLoginClient(cred.Username, cred.Password.Reveal())
-	default:
-		return fail(ReasonAuth, fmt.Errorf("no supported AUTH mechanism offered (have %v)", mechs))
+	a, err := smtpSASL(mechs, cred)
+	if err != nil {
+		return err
 	}
 	mech, ir, err := a.Start()
 	if err != nil {
@@ -69,6 +64,17 @@ func smtpAuthLine(s *session, lr *lineReader, mechs []string, cred *config.Crede
 		}
 		line = base64.StdEncoding.EncodeToString(resp)
 	}
+}
+
+// smtpSASL picks PLAIN where offered, else LOGIN.
+func smtpSASL(mechs []string, cred *config.Credential) (sasl.Client, error) {
+	switch {
+	case hasFold(mechs, "PLAIN"):
+		return sasl.NewPlainClient("", cred.Username, cred.Password.Reveal()), nil
+	case hasFold(mechs, "LOGIN"):
+		return sasl.NewLoginClient(cred.Username, cred.Password.Reveal()), nil
+	}
+	return nil, fail(ReasonAuth, fmt.Errorf("no supported AUTH mechanism offered (have %v)", mechs))
 }
 
 var errChallenge = errors.New("the server's challenge is not base64")
