@@ -29,7 +29,7 @@ func runFloor(args []string) int {
 	interval := fs.Duration("interval", time.Minute, "each endpoint is probed once per interval")
 	concurrency := fs.Int("concurrency", 64, "probes in flight at most")
 	timeout := fs.Duration("timeout", 10*time.Second, "one probe")
-	x25519 := fs.Bool("x25519", false, "offer only the classic X25519 key exchange (Go's default also offers the post-quantum X25519MLKEM768 hybrid, as mail_exporter does; blackbox_exporter 0.23, built with Go 1.19, does not)")
+	x25519 := fs.Bool("x25519", false, "offer only the classic X25519 key exchange. Go's default also offers the post-quantum X25519MLKEM768 hybrid; mail_exporter does too until a server has turned it down, then offers classic groups only (probe.KeyShares); blackbox_exporter 0.23, built with Go 1.19, never offers it")
 	_ = fs.Parse(args)
 	fi, err := readFarmInfo(*farm)
 	if err != nil {

@@ -121,7 +121,8 @@ func report(w io.Writer, o *loadOpts, exps []exporterResult, bases []baselineRes
 	}
 	fmt.Fprintf(w, "\n## mail_loadtest: %s, %s certificate, %v interval, %d run(s), exporter window %v (+%v warm-up), blackbox window %v (+%v), scrape every %v, floor %s\n\n",
 		target, o.cert, o.interval, o.runs, o.duration, o.warmup, o.baseDuration, o.baseWarmup, o.scrapeEvery,
-		map[bool]string{true: "paired (same windows)", false: "in its own window"}[o.paired])
+		map[bool]string{true: "paired (same windows)", false: "in its own window"}[o.paired]+
+			map[bool]string{true: ", X25519 only", false: ""}[o.floorX25519])
 	fmt.Fprintln(w, "| endpoints | probes/s | ok | CPU/probe | excl. scrapes | 15 s windows min–max | lag p50 | lag p99 (max bucket) | peak RSS | /metrics gzip p50 (max) | /metrics plain | size raw / gzip | series | CPU per scrape | delayed greeting p50 (min–max) | others' load mean (max) |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, n := range o.sizes {

@@ -37,6 +37,7 @@ type loadOpts struct {
 	workdir            string
 	keep, floor, bbOn  bool
 	paired             bool
+	floorX25519        bool
 	jsonOut            string
 	exporterArgs       string
 	exporterEnv        string
@@ -99,6 +100,7 @@ func runLoad(args []string) int {
 	fs.StringVar(&o.exporter, "exporter", "", "path to the built mail_exporter binary (required)")
 	fs.StringVar(&o.blackbox, "blackbox", "prometheus-blackbox-exporter", "blackbox_exporter binary; \"\" skips that baseline")
 	fs.BoolVar(&o.floor, "floor", true, "run the floor baseline")
+	fs.BoolVar(&o.floorX25519, "floor-x25519", false, "the floor offers only X25519 (mail_loadtest floor --x25519): like for like on the key exchange with a server that turned the post-quantum hybrid down, which mail_exporter then no longer offers")
 	fs.BoolVar(&o.paired, "paired", true, "run the floor in the same window as mail_exporter and as blackbox_exporter, so that CPU ratios compare like with like on a machine whose speed drifts; false: the floor gets its own window")
 	fs.DurationVar(&o.interval, "interval", time.Minute, "probe interval of every endpoint")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "probe timeout")
@@ -389,12 +391,20 @@ type companion struct {
 func (o *loadOpts) startFloor(n int, logName string) (*companion, error) {
 	counter := &lineCounter{}
 	c, err := startChild("floor", filepath.Join(o.workdir, logName), counter, nil,
-		o.self, "floor", "--farm="+filepath.Join(o.workdir, "farm.json"), "--endpoints="+strconv.Itoa(n),
-		"--interval="+o.interval.String(), "--concurrency="+strconv.Itoa(o.concurrency), "--timeout="+o.timeout.String())
+		o.floorArgs(n)...)
 	if err != nil {
 		return nil, err
 	}
 	return &companion{c: c, counter: counter}, nil
+}
+
+func (o *loadOpts) floorArgs(n int) []string {
+	args := []string{o.self, "floor", "--farm=" + filepath.Join(o.workdir, "farm.json"), "--endpoints=" + strconv.Itoa(n),
+		"--interval=" + o.interval.String(), "--concurrency=" + strconv.Itoa(o.concurrency), "--timeout=" + o.timeout.String()}
+	if o.floorX25519 {
+		args = append(args, "--x25519")
+	}
+	return args
 }
 
 func (f *companion) pid() int {
