@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,7 @@ type session struct {
 	now   func() time.Time
 	r     *Result
 	guard *guardConn
+	tls   *tls.Conn // once the handshake is done
 	conn  net.Conn
 	addr  netip.Addr // the address dialled
 	// use, when set, is called with the logged-in client (*smtp.Client or
@@ -67,7 +69,7 @@ func (s *session) run(ctx context.Context, fn probeFn) error {
 	if err := s.dial(ctx); err != nil {
 		return err
 	}
-	defer s.guard.Close()
+	defer s.close()
 	stop := context.AfterFunc(ctx, s.guard.abort)
 	defer stop()
 	if s.t.Endpoint.TLS == "implicit" {
@@ -76,6 +78,17 @@ func (s *session) run(ctx context.Context, fn probeFn) error {
 		}
 	}
 	return fn(ctx, s, s.r)
+}
+
+// close ends the connection: over TLS with a close_notify first (RFC 8446
+// 6.1), which Postfix, for one, waits for before it hangs up. The alert's
+// write is bounded by the probe's deadline like every other.
+func (s *session) close() {
+	if s.tls != nil {
+		_ = s.tls.Close()
+		return
+	}
+	_ = s.guard.Close()
 }
 
 func (s *session) dial(ctx context.Context) error {

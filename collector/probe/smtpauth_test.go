@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/base64"
+	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,4 +185,53 @@ func FuzzReplyText(f *testing.F) {
 			t.Fatalf("replyText(%q) cut %q, which is no enhanced code", line, strings.TrimSuffix(line, " "+text))
 		}
 	})
+}
+
+// countingConn counts the bytes read from a connection.
+type countingConn struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestSMTPSendsCloseNotify: after QUIT the probe ends TLS with a close_notify
+// alert (RFC 8446 6.1), a record of its own, rather than just hanging up.
+func TestSMTPSendsCloseNotify(t *testing.T) {
+	p := newPKI(t, fakes.CertOptions{})
+	after := make(chan int64, 1)
+	port := script(t, func(raw net.Conn, _ *bufio.Reader) {
+		cc := &countingConn{Conn: raw}
+		tc := tls.Server(cc, p.ServerConfig())
+		r := bufio.NewReader(tc)
+		tc.Write([]byte("220 mx.example.test ESMTP\r\n"))
+		if !expect(r, "EHLO") {
+			after <- -1
+			return
+		}
+		tc.Write([]byte("250 mx.example.test\r\n"))
+		if !expect(r, "QUIT") {
+			after <- -1
+			return
+		}
+		tc.Write([]byte("221 bye\r\n"))
+		before := cc.n.Load()
+		_, err := r.ReadByte() // EOF, after the alert if one came
+		if err != io.EOF {
+			t.Errorf("server read %v after 221, want EOF", err)
+		}
+		after <- cc.n.Load() - before
+	})
+	if r := run(t, target(p, config.SMTP, config.TLSImplicit, port, nil)); !r.Success {
+		t.Fatalf("%s: %s", r.Reason, r.Error)
+	}
+	// A TLS 1.3 alert record: 5 bytes of header, the alert and its inner
+	// type, a 16-byte tag.
+	if n := <-after; n < 24 {
+		t.Errorf("the server got %d bytes after 221, want a close_notify record", n)
+	}
 }

@@ -47,6 +47,7 @@ func (s *session) handshake(ctx context.Context) error {
 	}
 	facts := tlsFacts(state, s.t.RootCAs, s.t.Intermediates, s.t.ServerName, s.now(), s.t.Chains)
 	s.r.TLS = facts
+	s.tls = tc
 	s.setConn(tc)
 	s.log.Debug("TLS up", "version", facts.Version, "cipher", facts.Cipher,
 		"verified", facts.Verified, "verify_error", string(facts.VerifyError))
