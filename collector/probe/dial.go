@@ -81,7 +81,7 @@ func (s *session) run(ctx context.Context, fn probeFn) error {
 }
 
 // close ends the connection: over TLS with a close_notify first (RFC 8446
-// 6.1), which Postfix, for one, waits for before it hangs up. The alert's
+// 6.1: each party sends one before closing its write side). The alert's
 // write is bounded by the probe's deadline like every other.
 func (s *session) close() {
 	if s.tls != nil {
